@@ -1,0 +1,128 @@
+// The one place a Redis key is spelled. The seed's schema is kept exactly:
+//
+//   agent-list  agent-online_{agent}  agent-err-list_{agent}  agent-jobs_{agent}
+//   agent_{agent}_{job}  groups-list  group_{group}  ip_{agent}_{ip}
+//
+// New keys follow the same style (`word-word_{part}_{part}`). An optional namespace prefix lets
+// several deployments share one database; it is empty by default, so the default layout is the
+// seed's to the letter.
+
+export interface KeySchema {
+  readonly prefix: string;
+  /** set: every agent name ever registered */
+  agentList(): string;
+  /** string with expiry: the agent's heartbeat (its expiry means offline) */
+  agentOnline(agent: string): string;
+  /** set: IPs that lost packets and are not clean again yet */
+  agentErrList(agent: string): string;
+  /** set: the agent's job names */
+  agentJobs(agent: string): string;
+  /** string: the job, `{"SPEC", "name", "group"}` */
+  agentJob(agent: string, job: string): string;
+  /** set: group names */
+  groupsList(): string;
+  /** set: the group's IPs */
+  group(group: string): string;
+  /** string with expiry: the agent's latest status of one IP */
+  ipStatus(agent: string, ip: string): string;
+  /** integer: bumped by the API on every change of groups or jobs, polled by agents */
+  configVersion(): string;
+  /** sorted set: per-minute aggregates of one IP seen from one agent, scored by minute start */
+  ipMinutes(agent: string, ip: string): string;
+  /** sorted set: per-hour aggregates, scored by hour start */
+  ipHours(agent: string, ip: string): string;
+  /** string with expiry: a webhook delivery id already accepted (replay protection) */
+  webhookSeen(id: string): string;
+  /** set with expiry: a large group being written before it is renamed over `group_{group}` */
+  groupStaging(group: string, token: string): string;
+}
+
+export function keySchema(prefix = ''): KeySchema {
+  const k = (key: string) => prefix + key;
+  return {
+    prefix,
+    agentList: () => k('agent-list'),
+    agentOnline: (agent) => k(`agent-online_${agent}`),
+    agentErrList: (agent) => k(`agent-err-list_${agent}`),
+    agentJobs: (agent) => k(`agent-jobs_${agent}`),
+    agentJob: (agent, job) => k(`agent_${agent}_${job}`),
+    groupsList: () => k('groups-list'),
+    group: (group) => k(`group_${group}`),
+    ipStatus: (agent, ip) => k(`ip_${agent}_${ip}`),
+    configVersion: () => k('config-version'),
+    ipMinutes: (agent, ip) => k(`ip-minutes_${agent}_${ip}`),
+    ipHours: (agent, ip) => k(`ip-hours_${agent}_${ip}`),
+    webhookSeen: (id) => k(`webhook-seen_${id}`),
+    groupStaging: (group, token) => k(`group-staging_${token}_${group}`),
+  };
+}
+
+/** The SCAN pattern that matches every `ip_{agent}_*` key of one agent. */
+export function ipStatusPattern(keys: KeySchema, agent: string): string {
+  return `${escapeGlob(keys.ipStatus(agent, ''))}*`;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+export type ParsedKey =
+  | { kind: 'agent-list' }
+  | { kind: 'groups-list' }
+  | { kind: 'config-version' }
+  | { kind: 'agent-online'; agent: string }
+  | { kind: 'agent-err-list'; agent: string }
+  | { kind: 'agent-jobs'; agent: string }
+  | { kind: 'agent-job'; agent: string; job: string }
+  | { kind: 'group'; group: string }
+  | { kind: 'ip-status'; agent: string; ip: string }
+  | { kind: 'ip-minutes'; agent: string; ip: string }
+  | { kind: 'ip-hours'; agent: string; ip: string }
+  | { kind: 'webhook-seen'; id: string }
+  | { kind: 'group-staging'; token: string; group: string };
+
+const single: Record<string, ParsedKey['kind']> = {
+  'agent-online_': 'agent-online',
+  'agent-err-list_': 'agent-err-list',
+  'agent-jobs_': 'agent-jobs',
+  group_: 'group',
+  'webhook-seen_': 'webhook-seen',
+};
+
+const paired: Record<string, ParsedKey['kind']> = {
+  agent_: 'agent-job',
+  ip_: 'ip-status',
+  'ip-minutes_': 'ip-minutes',
+  'ip-hours_': 'ip-hours',
+  'group-staging_': 'group-staging',
+};
+
+/**
+ * Turns a key back into its parts, or null when it is not one of ours. Agent names (and staging
+ * tokens) never contain `_`, so in a two-part key the first `_` ends the first part.
+ */
+export function parseKey(key: string, prefix = ''): ParsedKey | null {
+  if (!key.startsWith(prefix)) return null;
+  const rest = key.slice(prefix.length);
+  if (rest === 'agent-list' || rest === 'groups-list' || rest === 'config-version') return { kind: rest };
+  const cut = rest.indexOf('_');
+  if (cut < 0) return null;
+  const head = rest.slice(0, cut + 1);
+  const tail = rest.slice(cut + 1);
+  if (tail === '') return null;
+  const singleKind = single[head];
+  if (singleKind) {
+    if (singleKind === 'group') return { kind: 'group', group: tail };
+    if (singleKind === 'webhook-seen') return { kind: 'webhook-seen', id: tail };
+    return { kind: singleKind, agent: tail } as ParsedKey;
+  }
+  const pairedKind = paired[head];
+  if (!pairedKind) return null;
+  const split = tail.indexOf('_');
+  if (split <= 0 || split === tail.length - 1) return null;
+  const agent = tail.slice(0, split);
+  const second = tail.slice(split + 1);
+  if (pairedKind === 'agent-job') return { kind: 'agent-job', agent, job: second };
+  if (pairedKind === 'group-staging') return { kind: 'group-staging', token: agent, group: second };
+  return { kind: pairedKind, agent, ip: second } as ParsedKey;
+}

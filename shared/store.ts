@@ -1,0 +1,30 @@
+import { keySchema } from './keys.ts';
+import { agentStore } from './store/agents.ts';
+import { configVersionStore } from './store/config-version.ts';
+import type { RedisClient, StoreContext } from './store/context.ts';
+import { groupStore } from './store/groups.ts';
+import { jobStore } from './store/jobs.ts';
+import { statusStore } from './store/statuses.ts';
+
+// Typed operations over Redis, shared by the Worker and the agent. Each resource lives in its own
+// file under store/; this module puts them together over one client and one key schema.
+
+export type { AgentSummary } from './store/agents.ts';
+export type { RedisClient, StoreContext } from './store/context.ts';
+export { diffMembers, type GroupDiff } from './store/groups.ts';
+export type { StoredJob } from './store/jobs.ts';
+export type { StatusPage } from './store/statuses.ts';
+
+export function createStore(redis: RedisClient, options: { prefix?: string } = {}) {
+  const context: StoreContext = { redis, keys: keySchema(options.prefix ?? '') };
+  return {
+    ...context,
+    groups: groupStore(context),
+    jobs: jobStore(context),
+    agents: agentStore(context),
+    statuses: statusStore(context),
+    configVersion: configVersionStore(context),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

@@ -1,0 +1,75 @@
+import { type Heartbeat, heartbeatSchema, parseStored, StoredValueError } from '../schema.ts';
+import { type StoreContext, sortedStrings } from './context.ts';
+
+export interface AgentSummary {
+  name: string;
+  online: boolean;
+  heartbeat: Heartbeat | null;
+  job_count: number;
+  err_count: number;
+}
+
+export function agentStore({ redis, keys }: StoreContext) {
+  async function summaries(names: readonly string[]): Promise<AgentSummary[]> {
+    if (names.length === 0) return [];
+    const p = redis.pipeline();
+    for (const name of names) {
+      p.get(keys.agentOnline(name));
+      p.scard(keys.agentJobs(name));
+      p.scard(keys.agentErrList(name));
+    }
+    const results = (await p.exec()) as unknown[];
+    return names.map((name, i) => {
+      const heartbeat = readHeartbeat(keys.agentOnline(name), results[i * 3]);
+      return {
+        name,
+        online: results[i * 3] !== null && results[i * 3] !== undefined,
+        heartbeat,
+        job_count: Number(results[i * 3 + 1] ?? 0),
+        err_count: Number(results[i * 3 + 2] ?? 0),
+      };
+    });
+  }
+
+  return {
+    async names(): Promise<string[]> {
+      return sortedStrings(await redis.smembers(keys.agentList()));
+    },
+
+    summaries,
+
+    async register(agent: string): Promise<void> {
+      await redis.sadd(keys.agentList(), agent);
+    },
+
+    async heartbeat(agent: string, value: Heartbeat, ttlSeconds: number): Promise<void> {
+      await redis.set(keys.agentOnline(agent), JSON.stringify(value), { ex: ttlSeconds });
+    },
+
+    async goOffline(agent: string): Promise<void> {
+      await redis.del(keys.agentOnline(agent));
+    },
+
+    /** Forgets an agent: its jobs, registration, heartbeat and err list. Its `ip_` statuses expire. */
+    async remove(agent: string): Promise<boolean> {
+      const jobs = sortedStrings(await redis.smembers(keys.agentJobs(agent)));
+      const tx = redis.multi();
+      tx.srem(keys.agentList(), agent);
+      tx.del(keys.agentJobs(agent), keys.agentOnline(agent), keys.agentErrList(agent));
+      if (jobs.length > 0) tx.del(...jobs.map((j) => keys.agentJob(agent, j)));
+      tx.incr(keys.configVersion());
+      const [unlisted, deleted] = (await tx.exec()) as [number, number];
+      return Number(unlisted) + Number(deleted) > 0;
+    },
+  };
+}
+
+function readHeartbeat(key: string, raw: unknown): Heartbeat | null {
+  try {
+    return parseStored(heartbeatSchema, raw, key);
+  } catch (error) {
+    // A heartbeat written by another tool still means "online"; we just cannot show its details.
+    if (error instanceof StoredValueError) return null;
+    throw error;
+  }
+}

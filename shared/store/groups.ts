@@ -1,0 +1,111 @@
+import { chunk, MEMBERS_PER_COMMAND, type StoreContext, sortedStrings } from './context.ts';
+
+export interface GroupDiff {
+  added: string[];
+  removed: string[];
+}
+
+export function diffMembers(before: readonly string[], after: readonly string[]): GroupDiff {
+  const old = new Set(before);
+  const next = new Set(after);
+  return {
+    added: after.filter((ip) => !old.has(ip)).sort(),
+    removed: before.filter((ip) => !next.has(ip)).sort(),
+  };
+}
+
+export function groupStore({ redis, keys }: StoreContext) {
+  return {
+    async list(): Promise<string[]> {
+      return sortedStrings(await redis.smembers(keys.groupsList()));
+    },
+
+    /** The group's IPs, or null when the group does not exist (neither listed nor populated). */
+    async get(group: string): Promise<string[] | null> {
+      const p = redis.pipeline();
+      p.sismember(keys.groupsList(), group);
+      p.smembers(keys.group(group));
+      const [listed, members] = (await p.exec()) as [number, string[]];
+      const ips = sortedStrings(members);
+      return Number(listed) === 1 || ips.length > 0 ? ips : null;
+    },
+
+    /** Members of several groups in one round trip; unknown groups map to []. */
+    async members(groups: readonly string[]): Promise<Map<string, string[]>> {
+      const out = new Map<string, string[]>();
+      if (groups.length === 0) return out;
+      const p = redis.pipeline();
+      for (const g of groups) p.smembers(keys.group(g));
+      const results = (await p.exec()) as string[][];
+      groups.forEach((g, i) => out.set(g, sortedStrings(results[i])));
+      return out;
+    },
+
+    /** Which of these groups exist (listed in `groups-list` or holding members). */
+    async existing(groups: readonly string[]): Promise<Set<string>> {
+      const found = new Set<string>();
+      if (groups.length === 0) return found;
+      const p = redis.pipeline();
+      for (const g of groups) {
+        p.sismember(keys.groupsList(), g);
+        p.exists(keys.group(g));
+      }
+      const results = (await p.exec()) as number[];
+      groups.forEach((g, i) => {
+        if (Number(results[i * 2]) === 1 || Number(results[i * 2 + 1]) === 1) found.add(g);
+      });
+      return found;
+    },
+
+    /**
+     * Replaces the group's members atomically and bumps the config version. Members are written
+     * to a staging key first when they need more than one command, then renamed over the group,
+     * so an agent never reads a half-written group.
+     */
+    async replace(group: string, ips: readonly string[]): Promise<void> {
+      const target = keys.group(group);
+      const chunks = chunk(ips, MEMBERS_PER_COMMAND);
+      if (chunks.length <= 1) {
+        const tx = redis.multi();
+        tx.del(target);
+        if (ips.length > 0) tx.sadd(target, ips[0]!, ...ips.slice(1));
+        tx.sadd(keys.groupsList(), group);
+        tx.incr(keys.configVersion());
+        await tx.exec();
+        return;
+      }
+      const staging = keys.groupStaging(group, crypto.randomUUID());
+      for (const part of chunks) {
+        const p = redis.pipeline();
+        p.sadd(staging, part[0]!, ...part.slice(1));
+        p.expire(staging, 300);
+        await p.exec();
+      }
+      const tx = redis.multi();
+      tx.rename(staging, target);
+      tx.sadd(keys.groupsList(), group);
+      tx.incr(keys.configVersion());
+      await tx.exec();
+    },
+
+    /** Adds and removes members in one transaction; creates the group if needed. */
+    async patch(group: string, add: readonly string[], remove: readonly string[]): Promise<void> {
+      const target = keys.group(group);
+      const tx = redis.multi();
+      for (const part of chunk(add, MEMBERS_PER_COMMAND)) tx.sadd(target, part[0]!, ...part.slice(1));
+      for (const part of chunk(remove, MEMBERS_PER_COMMAND)) tx.srem(target, ...part);
+      tx.sadd(keys.groupsList(), group);
+      tx.incr(keys.configVersion());
+      await tx.exec();
+    },
+
+    async remove(group: string): Promise<boolean> {
+      const tx = redis.multi();
+      tx.del(keys.group(group));
+      tx.srem(keys.groupsList(), group);
+      tx.incr(keys.configVersion());
+      const [deleted, unlisted] = (await tx.exec()) as [number, number];
+      return Number(deleted) + Number(unlisted) > 0;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { ipStatusPattern } from '../keys.ts';
+import { type IpStatus, ipStatusSchema, parseStored, StoredValueError } from '../schema.ts';
+import { type StoreContext, sortedStrings } from './context.ts';
+
+export interface StatusPage {
+  statuses: IpStatus[];
+  /** Pass back to continue; "0" when the scan is complete. */
+  cursor: string;
+}
+
+export function statusStore({ redis, keys }: StoreContext) {
+  async function get(agent: string, ips: readonly string[]): Promise<Map<string, IpStatus>> {
+    const out = new Map<string, IpStatus>();
+    if (ips.length === 0) return out;
+    const raws = await redis.mget<(string | null)[]>(...ips.map((ip) => keys.ipStatus(agent, ip)));
+    ips.forEach((ip, i) => {
+      const status = readStatus(keys.ipStatus(agent, ip), raws[i]);
+      if (status) out.set(ip, status);
+    });
+    return out;
+  }
+
+  return {
+    get,
+
+    /** Several agents' statuses of several IPs in one round trip, keyed `agent` then `ip`. */
+    async grid(
+      agents: readonly string[],
+      ips: readonly string[],
+    ): Promise<Map<string, Map<string, IpStatus>>> {
+      const out = new Map<string, Map<string, IpStatus>>();
+      if (agents.length === 0 || ips.length === 0) return out;
+      const keyList = agents.flatMap((a) => ips.map((ip) => keys.ipStatus(a, ip)));
+      const raws = await redis.mget<(string | null)[]>(...keyList);
+      agents.forEach((agent, ai) => {
+        const row = new Map<string, IpStatus>();
+        ips.forEach((ip, ii) => {
+          const index = ai * ips.length + ii;
+          const status = readStatus(keyList[index]!, raws[index]);
+          if (status) row.set(ip, status);
+        });
+        out.set(agent, row);
+      });
+      return out;
+    },
+
+    /** One page of the agent's `ip_{agent}_*` statuses, by SCAN (never KEYS). */
+    async page(agent: string, cursor: string, count: number): Promise<StatusPage> {
+      const [next, found] = await redis.scan(cursor, { match: ipStatusPattern(keys, agent), count });
+      const prefix = keys.ipStatus(agent, '');
+      const ips = sortedStrings(found.map((k) => String(k).slice(prefix.length)));
+      const statuses = await get(agent, ips);
+      return { statuses: ips.flatMap((ip) => statuses.get(ip) ?? []), cursor: String(next) };
+    },
+
+    async errList(agent: string): Promise<string[]> {
+      return sortedStrings(await redis.smembers(keys.agentErrList(agent)));
+    },
+  };
+}
+
+function readStatus(key: string, raw: unknown): IpStatus | null {
+  try {
+    return parseStored(ipStatusSchema, raw, key);
+  } catch (error) {
+    if (error instanceof StoredValueError) return null;
+    throw error;
+  }
+}

@@ -55,7 +55,7 @@ function parseIpv6Bytes(text: string): Uint8Array | null {
     groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
   } else {
     const all = parseGroups(head);
-    if (!all || all.length !== 8) return null;
+    if (all?.length !== 8) return null;
     groups = all;
   }
   const bytes = new Uint8Array(16);

@@ -37,7 +37,9 @@ export function groupStore({ redis, keys }: StoreContext) {
       const p = redis.pipeline();
       for (const g of groups) p.smembers(keys.group(g));
       const results = (await p.exec()) as string[][];
-      groups.forEach((g, i) => out.set(g, sortedStrings(results[i])));
+      groups.forEach((g, i) => {
+        out.set(g, sortedStrings(results[i]));
+      });
       return out;
     },
 

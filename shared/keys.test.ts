@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ipStatusPattern, keySchema, parseKey } from './keys.ts';
+
+describe('key schema', () => {
+  const keys = keySchema();
+
+  it('spells every key of the seed exactly', () => {
+    expect(keys.agentList()).toBe('agent-list');
+    expect(keys.agentOnline('dc1-a')).toBe('agent-online_dc1-a');
+    expect(keys.agentErrList('dc1-a')).toBe('agent-err-list_dc1-a');
+    expect(keys.agentJobs('dc1-a')).toBe('agent-jobs_dc1-a');
+    expect(keys.agentJob('dc1-a', 'core')).toBe('agent_dc1-a_core');
+    expect(keys.groupsList()).toBe('groups-list');
+    expect(keys.group('dc1')).toBe('group_dc1');
+    expect(keys.ipStatus('dc1-a', '192.168.2.1')).toBe('ip_dc1-a_192.168.2.1');
+    expect(keys.ipStatus('dc1-a', '2001:db8::1')).toBe('ip_dc1-a_2001:db8::1');
+  });
+
+  it('spells the keys the project added in the same style', () => {
+    expect(keys.configVersion()).toBe('config-version');
+    expect(keys.ipMinutes('a', '10.0.0.1')).toBe('ip-minutes_a_10.0.0.1');
+    expect(keys.ipHours('a', '10.0.0.1')).toBe('ip-hours_a_10.0.0.1');
+    expect(keys.webhookSeen('msg_1')).toBe('webhook-seen_msg_1');
+    expect(keys.groupStaging('dc1', 'abc')).toBe('group-staging_abc_dc1');
+  });
+
+  it('puts a namespace prefix in front of every key', () => {
+    const ns = keySchema('staging:');
+    expect(ns.agentList()).toBe('staging:agent-list');
+    expect(ns.agentJob('a', 'j')).toBe('staging:agent_a_j');
+    expect(ns.ipStatus('a', '10.0.0.1')).toBe('staging:ip_a_10.0.0.1');
+  });
+
+  it('parses every key back into its parts', () => {
+    expect(parseKey('agent-list')).toEqual({ kind: 'agent-list' });
+    expect(parseKey('groups-list')).toEqual({ kind: 'groups-list' });
+    expect(parseKey('agent-online_x.y')).toEqual({ kind: 'agent-online', agent: 'x.y' });
+    expect(parseKey('agent-err-list_x')).toEqual({ kind: 'agent-err-list', agent: 'x' });
+    expect(parseKey('agent-jobs_x')).toEqual({ kind: 'agent-jobs', agent: 'x' });
+    expect(parseKey('agent_x_my_job')).toEqual({ kind: 'agent-job', agent: 'x', job: 'my_job' });
+    expect(parseKey('group_dc_1')).toEqual({ kind: 'group', group: 'dc_1' });
+    expect(parseKey('ip_x_::1')).toEqual({ kind: 'ip-status', agent: 'x', ip: '::1' });
+    expect(parseKey('ip-minutes_x_10.0.0.1')).toEqual({ kind: 'ip-minutes', agent: 'x', ip: '10.0.0.1' });
+    expect(parseKey('ns:ip_x_10.0.0.1', 'ns:')).toEqual({ kind: 'ip-status', agent: 'x', ip: '10.0.0.1' });
+  });
+
+  it('round-trips builders through the parser', () => {
+    const agent = 'edge-7.fra';
+    for (const key of [
+      keys.agentJob(agent, 'a_b.c-d'),
+      keys.ipStatus(agent, 'fe80::1'),
+      keys.ipHours(agent, '10.1.2.3'),
+      keys.agentOnline(agent),
+    ]) {
+      const parsed = parseKey(key);
+      expect(parsed, key).not.toBeNull();
+      expect(parsed && 'agent' in parsed ? parsed.agent : null).toBe(agent);
+    }
+  });
+
+  it('refuses keys that are not ours', () => {
+    expect(parseKey('something')).toBeNull();
+    expect(parseKey('agent_')).toBeNull();
+    expect(parseKey('agent_onlyagent')).toBeNull();
+    expect(parseKey('ip_x_')).toBeNull();
+    expect(parseKey('other:agent-list', 'ns:')).toBeNull();
+  });
+
+  it('matches only one agent with the status scan pattern', () => {
+    expect(ipStatusPattern(keys, 'a')).toBe('ip_a_*');
+    expect(ipStatusPattern(keySchema('p[1]'), 'a')).toBe('p\\[1\\]ip_a_*');
+  });
+});

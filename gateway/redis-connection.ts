@@ -1,0 +1,164 @@
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { describeTarget, type RedisTarget } from './redis-url.ts';
+import { encodeCommands } from './resp-encoder.ts';
+import { RedisErrorReply, type Reply, RespParser, type StringEncoding } from './resp-parser.ts';
+
+// One pipelined connection to Redis. Requests are written back to back without waiting for
+// answers, and Redis answers in the same order, so a FIFO of callbacks pairs each batch of
+// replies with the request that sent it. Writes made in the same turn of the event loop go out
+// as one socket write. A lost connection fails what was in flight and the next request dials
+// again, which is how the gateway recovers when Redis comes back.
+
+/** Redis could not be reached, or the connection broke before it answered: HTTP 500. */
+export class RedisUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+export type RepliesCallback = (error: RedisUnavailableError | null, replies: Reply[]) => void;
+
+interface Pending {
+  count: number;
+  encoding: StringEncoding;
+  replies: Reply[];
+  done: RepliesCallback;
+}
+
+export interface ConnectionOptions {
+  connectTimeoutMs: number;
+}
+
+export class RedisConnection {
+  private socket: Socket | null = null;
+  private readonly queue: Pending[] = [];
+  private head = 0;
+  private outgoing = '';
+  private flushScheduled = false;
+  private closed = false;
+  private lastError: Error | null = null;
+  private readonly parser: RespParser;
+
+  constructor(
+    private readonly target: RedisTarget,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.parser = new RespParser(
+      (reply) => this.deliver(reply),
+      () => this.queue[this.head]?.encoding ?? 'utf8',
+    );
+  }
+
+  /** Requests in flight: a rough load figure for picking the least busy connection. */
+  get inFlight(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Sends `payload` (RESP text holding `count` commands); `done` gets their `count` replies. */
+  send(payload: string, count: number, encoding: StringEncoding, done: RepliesCallback): void {
+    if (this.closed) {
+      done(new RedisUnavailableError('the gateway is shutting down'), []);
+      return;
+    }
+    if (!this.socket) this.open();
+    this.queue.push({ count, encoding, replies: [], done });
+    this.outgoing += payload;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket?.destroy();
+    this.failAll(new RedisUnavailableError('the gateway is shutting down'));
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.outgoing === '' || !this.socket) return;
+    this.socket.write(this.outgoing);
+    this.outgoing = '';
+  };
+
+  private open(): void {
+    const { host, port, tls } = this.target;
+    const socket = tls ? connectTls({ host, port, servername: host }) : connectTcp({ host, port });
+    this.socket = socket;
+    this.lastError = null;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.setTimeout(this.options.connectTimeoutMs, () => {
+      socket.destroy(new Error(`no answer within ${this.options.connectTimeoutMs} ms`));
+    });
+    socket.once(tls ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.parser.feed(chunk);
+      } catch (error) {
+        socket.destroy(error as Error);
+      }
+    });
+    socket.on('error', (error) => {
+      this.lastError = error;
+    });
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.parser.reset();
+      const reason = this.lastError ? `: ${this.lastError.message}` : '';
+      this.failAll(
+        new RedisUnavailableError(
+          `lost or could not open the connection to Redis at ${describeTarget(this.target)}${reason}`,
+        ),
+      );
+    });
+    this.login();
+  }
+
+  /** AUTH and SELECT go first on every new connection; their replies never reach a client. */
+  private login(): void {
+    const { username, password, db } = this.target;
+    const commands: string[][] = [];
+    if (password !== undefined) commands.push(username ? ['AUTH', username, password] : ['AUTH', password]);
+    if (db !== 0) commands.push(['SELECT', String(db)]);
+    if (commands.length === 0) return;
+    const socket = this.socket!;
+    this.queue.splice(this.head, 0, {
+      count: commands.length,
+      encoding: 'utf8',
+      replies: [],
+      done: (error, replies) => {
+        const refused = replies.find((r) => r instanceof RedisErrorReply);
+        if (!error && refused instanceof RedisErrorReply) {
+          socket.destroy(new Error(`Redis refused the gateway's login: ${refused.message}`));
+        }
+      },
+    });
+    this.outgoing = encodeCommands(commands) + this.outgoing;
+  }
+
+  private deliver(reply: Reply): void {
+    const pending = this.queue[this.head];
+    if (!pending) throw new Error('Redis sent a reply nobody asked for');
+    pending.replies.push(reply);
+    if (pending.replies.length < pending.count) return;
+    this.queue[this.head++] = undefined as unknown as Pending;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    pending.done(null, pending.replies);
+  }
+
+  private failAll(error: RedisUnavailableError): void {
+    const pending = this.queue.splice(this.head);
+    this.queue.length = 0;
+    this.head = 0;
+    this.outgoing = '';
+    for (const p of pending) p.done(error, []);
+  }
+}

@@ -1,0 +1,218 @@
+// An incremental RESP2 reply parser. Redis answers a pipelined connection with a stream of replies
+// that TCP cuts wherever it likes, so the parser keeps its place between chunks: completed array
+// elements are never parsed twice, and a large bulk string is gathered once its length is known
+// instead of being re-scanned on every chunk.
+
+/** How bulk and simple strings come out: the gateway answers either plain JSON or base64 strings. */
+export type StringEncoding = 'utf8' | 'base64';
+
+/** An error reply from Redis. `encoded` is its text in the reply's string encoding, for nesting. */
+export class RedisErrorReply {
+  constructor(
+    readonly message: string,
+    readonly encoded: string,
+  ) {}
+}
+
+export type Reply = string | number | null | RedisErrorReply | Reply[];
+
+/** Redis sent bytes that are not RESP2: the connection cannot be trusted any further. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(`Redis sent something that is not a RESP2 reply: ${message}`);
+    this.name = 'ProtocolError';
+  }
+}
+
+interface OpenArray {
+  items: Reply[];
+  remaining: number;
+}
+
+const CR = 13;
+const EMPTY = Buffer.alloc(0);
+
+export class RespParser {
+  private buffer: Buffer = EMPTY;
+  private offset = 0;
+  /** Chunks held back while a bulk string longer than what has arrived is still coming. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private neededBytes = 0;
+  private readonly stack: OpenArray[] = [];
+  private encoding: StringEncoding = 'utf8';
+
+  /**
+   * @param onReply called once per complete top-level reply, in order
+   * @param encodingOfNext asked at the start of each top-level reply how to decode its strings
+   */
+  constructor(
+    private readonly onReply: (reply: Reply) => void,
+    private readonly encodingOfNext: () => StringEncoding,
+  ) {}
+
+  /** Drops partial input, e.g. after the connection it came from was lost. */
+  reset(): void {
+    this.buffer = EMPTY;
+    this.offset = 0;
+    this.held = [];
+    this.heldBytes = 0;
+    this.neededBytes = 0;
+    this.stack.length = 0;
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.neededBytes > 0) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      if (this.heldBytes < this.neededBytes) return;
+      this.buffer = Buffer.concat(this.held, this.heldBytes);
+      this.held = [];
+      this.heldBytes = 0;
+      this.neededBytes = 0;
+    } else if (this.offset >= this.buffer.length) {
+      this.buffer = chunk;
+    } else {
+      this.buffer = Buffer.concat([this.buffer.subarray(this.offset), chunk]);
+    }
+    this.offset = 0;
+    this.drain();
+  }
+
+  private drain(): void {
+    const buffer = this.buffer;
+    const end = buffer.length;
+    while (this.offset < end) {
+      if (this.stack.length === 0) this.encoding = this.encodingOfNext();
+      const start = this.offset;
+      const value = this.element(buffer, start, end);
+      if (value === INCOMPLETE) {
+        this.holdFrom(start);
+        return;
+      }
+      if (value === OPENED) continue;
+      this.complete(value);
+    }
+    this.buffer = EMPTY;
+    this.offset = 0;
+  }
+
+  /** Attaches a finished value to its parent array, closing every array it completes. */
+  private complete(value: Reply): void {
+    let current = value;
+    for (;;) {
+      const parent = this.stack[this.stack.length - 1];
+      if (!parent) {
+        this.onReply(current);
+        return;
+      }
+      parent.items.push(current);
+      if (--parent.remaining > 0) return;
+      this.stack.pop();
+      current = parent.items;
+    }
+  }
+
+  /** Keeps the unparsed tail; if a bulk string's length is known, waits for all of it at once. */
+  private holdFrom(start: number): void {
+    const tail = this.buffer.subarray(start);
+    this.buffer = EMPTY;
+    this.offset = 0;
+    const needed = bulkLength(tail);
+    if (needed > 0 && needed > tail.length) {
+      this.held = [tail];
+      this.heldBytes = tail.length;
+      this.neededBytes = needed;
+    } else {
+      this.buffer = tail;
+    }
+  }
+
+  /** Parses one element at `start`; an array header opens a new level and returns OPENED. */
+  private element(buffer: Buffer, start: number, end: number): Reply | typeof INCOMPLETE | typeof OPENED {
+    const lineEnd = findCrlf(buffer, start + 1, end);
+    if (lineEnd < 0) return INCOMPLETE;
+    const type = buffer[start];
+    switch (type) {
+      case 0x2b /* + */:
+        {
+          this.offset = lineEnd + 2;
+          return buffer.toString(this.encoding, start + 1, lineEnd);
+        }
+      case 0x2d /* - */:
+        {
+          this.offset = lineEnd + 2;
+          const message = buffer.toString('utf8', start + 1, lineEnd);
+          const encoded =
+            this.encoding === 'base64' ? buffer.toString('base64', start + 1, lineEnd) : message;
+          return new RedisErrorReply(message, encoded);
+        }
+      case 0x3a /* : */:
+        {
+          this.offset = lineEnd + 2;
+          return parseInteger(buffer, start + 1, lineEnd);
+        }
+      case 0x24 /* $ */:
+        {
+          const length = parseInteger(buffer, start + 1, lineEnd);
+          if (length < 0) {
+            this.offset = lineEnd + 2;
+            return null;
+          }
+          const dataStart = lineEnd + 2;
+          const dataEnd = dataStart + length;
+          if (dataEnd + 2 > end) return INCOMPLETE;
+          this.offset = dataEnd + 2;
+          return buffer.toString(this.encoding, dataStart, dataEnd);
+        }
+      case 0x2a /* * */:
+        {
+          const count = parseInteger(buffer, start + 1, lineEnd);
+          this.offset = lineEnd + 2;
+          if (count < 0) return null;
+          if (count === 0) return [];
+          this.stack.push({ items: [] as Reply[], remaining: count });
+          return OPENED;
+        }
+      default:
+        throw new ProtocolError(`unexpected type byte 0x${(type ?? 0).toString(16)}`);
+    }
+  }
+}
+
+const INCOMPLETE = Symbol('incomplete');
+const OPENED = Symbol('opened');
+
+function findCrlf(buffer: Buffer, from: number, end: number): number {
+  const at = buffer.indexOf(CR, from);
+  if (at < 0 || at + 1 >= end) return -1;
+  if (buffer[at + 1] !== 10) throw new ProtocolError('a CR not followed by LF');
+  return at;
+}
+
+function parseInteger(buffer: Buffer, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  if (buffer[i] === 0x2d) {
+    negative = true;
+    i++;
+  }
+  if (i >= end) throw new ProtocolError('an empty number');
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = buffer[i]! - 48;
+    if (digit < 0 || digit > 9)
+      throw new ProtocolError(`a bad number "${buffer.toString('latin1', start, end)}"`);
+    value = value * 10 + digit;
+  }
+  return negative ? -value : value;
+}
+
+/** For a tail starting with a complete `$n` header: the bytes the whole bulk string takes. */
+function bulkLength(tail: Buffer): number {
+  if (tail[0] !== 0x24) return 0;
+  const lineEnd = tail.indexOf(CR, 1);
+  if (lineEnd < 0 || lineEnd + 1 >= tail.length) return 0;
+  const length = parseInteger(tail, 1, lineEnd);
+  return length < 0 ? 0 : lineEnd + 2 + length + 2;
+}

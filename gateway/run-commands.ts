@@ -1,0 +1,136 @@
+import type { Role } from './auth.ts';
+import { asCommand, type Command } from './command-body.ts';
+import { refusalFor } from './command-rules.ts';
+import type { RedisPool } from './redis-pool.ts';
+import { errorJson, replyToJson, resultOrError } from './reply-json.ts';
+import { appendCommand } from './resp-encoder.ts';
+import { RedisErrorReply, type Reply, type StringEncoding } from './resp-parser.ts';
+
+// The three ways a request runs commands, each answering with an HTTP status and a JSON body in
+// the Upstash REST shapes: one command (`{"result"}`, or 400 `{"error"}` with Redis's message), a
+// pipeline (one `{"result"}`/`{"error"}` per command, in order, not atomic) and a transaction
+// (the same array, all or nothing, on a connection of its own).
+
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+export type Answered = (answer: Answer) => void;
+
+const MULTI = appendCommand('', ['MULTI']);
+const EXEC = appendCommand('', ['EXEC']);
+
+export function runSingle(
+  pool: RedisPool,
+  body: unknown,
+  role: Role,
+  encoding: StringEncoding,
+  answer: Answered,
+): void {
+  const command = asCommand(body, 'the command');
+  const refusal = refusalFor(command, role === 'read-only');
+  if (refusal) {
+    answer({ status: refusal.status, body: errorJson(refusal.message) });
+    return;
+  }
+  pool.pick().send(appendCommand('', command), 1, encoding, (error, replies) => {
+    if (error) {
+      answer({ status: 500, body: errorJson(error.message) });
+      return;
+    }
+    const reply = replies[0]!;
+    if (reply instanceof RedisErrorReply) answer({ status: 400, body: errorJson(reply.message) });
+    else answer({ status: 200, body: `{"result":${replyToJson(reply, encoding)}}` });
+  });
+}
+
+export function runPipeline(
+  pool: RedisPool,
+  list: unknown[],
+  role: Role,
+  encoding: StringEncoding,
+  answer: Answered,
+): void {
+  // Refused commands answer for themselves, in place; the rest go to Redis in one write.
+  const refused: (string | null)[] = new Array(list.length).fill(null);
+  let payload = '';
+  let sent = 0;
+  for (let i = 0; i < list.length; i++) {
+    const command = asCommand(list[i], `command ${i + 1}`);
+    const refusal = refusalFor(command, role === 'read-only');
+    if (refusal) {
+      refused[i] = errorJson(refusal.message);
+    } else {
+      payload = appendCommand(payload, command);
+      sent++;
+    }
+  }
+  const finish = (replies: Reply[]) => {
+    let out = '[';
+    let next = 0;
+    for (let i = 0; i < list.length; i++) {
+      if (i > 0) out += ',';
+      out += refused[i] ?? resultOrError(replies[next++]!, encoding);
+    }
+    answer({ status: 200, body: `${out}]` });
+  };
+  if (sent === 0) {
+    finish([]);
+    return;
+  }
+  pool.pick().send(payload, sent, encoding, (error, replies) => {
+    if (error) answer({ status: 500, body: errorJson(error.message) });
+    else finish(replies);
+  });
+}
+
+export async function runMultiExec(
+  pool: RedisPool,
+  list: unknown[],
+  role: Role,
+  encoding: StringEncoding,
+): Promise<Answer> {
+  // Nothing runs unless everything may run: a refusal refuses the whole transaction.
+  const commands: Command[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const command = asCommand(list[i], `command ${i + 1}`);
+    const refusal = refusalFor(command, role === 'read-only');
+    if (refusal) {
+      return { status: refusal.status, body: errorJson(`${refusal.message} (command ${i + 1})`) };
+    }
+    commands.push(command);
+  }
+  let payload = MULTI;
+  for (const command of commands) payload = appendCommand(payload, command);
+  payload += EXEC;
+
+  const replies = await pool.withDedicated(
+    (connection) =>
+      new Promise<Reply[] | Error>((resolve) => {
+        connection.send(payload, commands.length + 2, encoding, (error, replies) =>
+          resolve(error ?? replies),
+        );
+      }),
+  );
+  if (replies instanceof Error) return { status: 500, body: errorJson(replies.message) };
+
+  const exec = replies[replies.length - 1]!;
+  if (exec instanceof RedisErrorReply) {
+    // EXECABORT: a command was refused while queueing and nothing ran. Name the first culprit.
+    const index = replies.findIndex((r, i) => i > 0 && r instanceof RedisErrorReply);
+    const cause = replies[index];
+    const detail =
+      cause instanceof RedisErrorReply && cause !== exec ? ` (command ${index}: ${cause.message})` : '';
+    return { status: 400, body: errorJson(`${exec.message}${detail}`) };
+  }
+  if (!Array.isArray(exec)) {
+    return { status: 500, body: errorJson('EXEC did not answer with an array; the transaction did not run') };
+  }
+  let out = '[';
+  for (let i = 0; i < exec.length; i++) {
+    if (i > 0) out += ',';
+    out += resultOrError(exec[i]!, encoding);
+  }
+  return { status: 200, body: `${out}]` };
+}

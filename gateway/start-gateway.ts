@@ -1,0 +1,202 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Role, TokenChecker } from './auth.ts';
+import { asCommandList, BadRequestError, parseJson } from './command-body.ts';
+import { RedisPool } from './redis-pool.ts';
+import { parseRedisUrl } from './redis-url.ts';
+import { errorJson } from './reply-json.ts';
+import type { StringEncoding } from './resp-parser.ts';
+import { type Answer, runMultiExec, runPipeline, runSingle } from './run-commands.ts';
+
+// The gateway's HTTP side: node:http rather than a framework, because every request is the same
+// small job (authenticate, read a JSON body, run it, answer in one write) and the framework's
+// routing would cost more than the work.
+
+export interface GatewayOptions {
+  /** `redis://[[user]:password@]host[:port][/db]` or `rediss://...` for TLS. */
+  redisUrl: string;
+  /** The read-write bearer token. */
+  token: string;
+  /** A token that may run read commands only. */
+  readOnlyToken?: string;
+  /** 0 picks a free port. */
+  port: number;
+  host?: string;
+  /** Request bodies above this get 413. Upstash's own limit is 1 MB by default. */
+  maxBodyBytes?: number;
+  /** Shared pipelined connections to Redis. */
+  redisConnections?: number;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY = 1024 * 1024;
+/** Past this a too-large body is cut off rather than read to the end to answer 413 politely. */
+const DISCARD_LIMIT = 16 * 1024 * 1024;
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const target = parseRedisUrl(options.redisUrl);
+  if (!options.token) throw new Error('the gateway needs a token');
+  const tokens = new TokenChecker(options.token, options.readOnlyToken);
+  const pool = new RedisPool(target, {
+    sharedConnections: options.redisConnections ?? 4,
+    maxDedicated: 16,
+    connectTimeoutMs: 5_000,
+  });
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+
+  const server = createServer((req, res) => handle(req, res));
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const rawUrl = req.url ?? '/';
+    const query = rawUrl.indexOf('?');
+    const path = query < 0 ? rawUrl : rawUrl.slice(0, query);
+    const queryToken = query < 0 ? null : new URLSearchParams(rawUrl.slice(query + 1)).get('_token');
+
+    const role = tokens.check(req.headers.authorization, queryToken);
+    if (!role) {
+      send(res, {
+        status: 401,
+        body: errorJson('Unauthorized: send the token as "Authorization: Bearer <token>"'),
+      });
+      req.resume();
+      return;
+    }
+    const format = headerText(req, 'upstash-response-format');
+    if (format !== undefined && format.toLowerCase() !== 'json') {
+      send(res, {
+        status: 400,
+        body: errorJson(`ERR Upstash-Response-Format "${format}" is not supported; use json`),
+      });
+      req.resume();
+      return;
+    }
+    const encodingHeader = headerText(req, 'upstash-encoding');
+    const encoding: StringEncoding =
+      encodingHeader !== undefined && encodingHeader.toLowerCase() === 'base64' ? 'base64' : 'utf8';
+
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > DISCARD_LIMIT) {
+      tooLarge(res, true);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBody) chunks.push(chunk);
+      else if (size > DISCARD_LIMIT) tooLarge(res, true);
+    });
+    req.on('end', () => {
+      if (res.headersSent) return;
+      if (size > maxBody) {
+        tooLarge(res, false);
+        return;
+      }
+      const text = chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks, size).toString();
+      route(req.method ?? 'GET', path, text, role, encoding, res);
+    });
+  }
+
+  function tooLarge(res: ServerResponse, cutOff: boolean): void {
+    if (res.headersSent) return;
+    const limit = `${Math.round(maxBody / 1024)} KB`;
+    send(res, {
+      status: 413,
+      body: errorJson(`ERR the request body is larger than the gateway's ${limit} limit`),
+    });
+    if (cutOff) res.socket?.destroySoon();
+  }
+
+  function route(
+    method: string,
+    path: string,
+    text: string,
+    role: Role,
+    encoding: StringEncoding,
+    res: ServerResponse,
+  ): void {
+    const answer = (a: Answer) => send(res, a);
+    try {
+      if (path === '/' || path === '') {
+        if (method !== 'POST') {
+          answer({ status: 405, body: errorJson('ERR POST a JSON command array such as ["PING"] to /') });
+          return;
+        }
+        runSingle(pool, parseJson(text), role, encoding, answer);
+      } else if (path === '/pipeline' || path === '/multi-exec') {
+        if (method !== 'POST') {
+          answer({ status: 405, body: errorJson(`ERR POST a JSON array of commands to ${path}`) });
+          return;
+        }
+        const list = asCommandList(parseJson(text), path);
+        if (path === '/pipeline') runPipeline(pool, list, role, encoding, answer);
+        else runMultiExec(pool, list, role, encoding).then(answer, (error) => failed(res, error));
+      } else {
+        runSingle(pool, pathCommand(path, method, text), role, encoding, answer);
+      }
+    } catch (error) {
+      failed(res, error);
+    }
+  }
+
+  function failed(res: ServerResponse, error: unknown): void {
+    if (error instanceof BadRequestError) send(res, { status: 400, body: errorJson(error.message) });
+    else send(res, { status: 500, body: errorJson(`ERR the gateway failed: ${(error as Error).message}`) });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      pool.close();
+      await closed;
+    },
+  };
+}
+
+/** Upstash's path form: `GET /set/key/value`; a body, if any, becomes the last argument. */
+function pathCommand(path: string, method: string, body: string): string[] {
+  let command: string[];
+  try {
+    command = path
+      .split('/')
+      .filter((part) => part !== '')
+      .map(decodeURIComponent);
+  } catch {
+    throw new BadRequestError(`the path "${path}" is not validly percent-encoded`);
+  }
+  if (method !== 'GET' && method !== 'HEAD' && body !== '') command.push(body);
+  return command;
+}
+
+function headerText(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function send(res: ServerResponse, answer: Answer): void {
+  if (res.headersSent) return;
+  res.writeHead(answer.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(answer.body),
+  });
+  res.end(answer.body);
+}

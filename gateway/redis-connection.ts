@@ -94,7 +94,11 @@ export class RedisConnection {
     socket.setTimeout(this.options.connectTimeoutMs, () => {
       socket.destroy(new Error(`no answer within ${this.options.connectTimeoutMs} ms`));
     });
-    socket.once(tls ? 'secureConnect' : 'connect', () => socket.setTimeout(0));
+    let connected = false;
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
+      connected = true;
+      socket.setTimeout(0);
+    });
     socket.on('data', (chunk: Buffer) => {
       try {
         this.parser.feed(chunk);
@@ -109,10 +113,13 @@ export class RedisConnection {
       if (this.socket !== socket) return;
       this.socket = null;
       this.parser.reset();
-      const reason = this.lastError ? `: ${this.lastError.message}` : '';
+      const where = describeTarget(this.target);
+      const why = this.lastError ? ` (${this.lastError.message})` : '';
       this.failAll(
         new RedisUnavailableError(
-          `lost or could not open the connection to Redis at ${describeTarget(this.target)}${reason}`,
+          connected
+            ? `lost the connection to Redis at ${where}${why} before it answered; the next request reconnects`
+            : `cannot reach Redis at ${where}${why}; the next request tries again`,
         ),
       );
     });

@@ -5,7 +5,8 @@ import { asCommandList, BadRequestError, parseJson } from './command-body.ts';
 import { RedisPool } from './redis-pool.ts';
 import { parseRedisUrl } from './redis-url.ts';
 import { errorJson } from './reply-json.ts';
-import type { StringEncoding } from './resp-parser.ts';
+import { appendCommand } from './resp-encoder.ts';
+import { RedisErrorReply, type StringEncoding } from './resp-parser.ts';
 import { type Answer, runMultiExec, runPipeline, runSingle } from './run-commands.ts';
 
 // The gateway's HTTP side: node:http rather than a framework, because every request is the same
@@ -31,9 +32,12 @@ export interface GatewayOptions {
 export interface Gateway {
   url: string;
   port: number;
+  /** PINGs Redis through the gateway's own pool: null when it answers, else what went wrong. */
+  checkRedis(): Promise<string | null>;
   close(): Promise<void>;
 }
 
+const PING = appendCommand('', ['PING']);
 const DEFAULT_MAX_BODY = 1024 * 1024;
 /** Past this a too-large body is cut off rather than read to the end to answer 413 politely. */
 const DISCARD_LIMIT = 16 * 1024 * 1024;
@@ -163,6 +167,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
+    checkRedis: () =>
+      new Promise((resolve) => {
+        pool.pick().send(PING, 1, 'utf8', (error, replies) => {
+          const reply = replies[0];
+          resolve(error ? error.message : reply instanceof RedisErrorReply ? reply.message : null);
+        });
+      }),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -10,7 +10,8 @@ import { freePort, RedisServer } from '../test/support/redis-server.ts';
 // load comes from keep-alive HTTP/1.1 connections driven by a minimal client in this process, so
 // the measurement is the gateway's cost, not an HTTP client library's.
 //
-// Options: --seconds N (each gateway phase, default 5, at most 10).
+// Options: --seconds N (each gateway phase, default 5, at most 10); --cpu-prof DIR writes a CPU
+// profile of the gateway process to DIR, to see where its time goes.
 
 const CLIENTS = 50;
 const PIPELINE = 1000;
@@ -18,6 +19,8 @@ const TOKEN = 'bench-token';
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 
 const secondsArg = process.argv.indexOf('--seconds');
+const profileArg = process.argv.indexOf('--cpu-prof');
+const PROFILE_DIR = profileArg > 0 ? process.argv[profileArg + 1] : undefined;
 const PHASE_SECONDS = Math.min(
   10,
   Math.max(1, Number(secondsArg > 0 ? process.argv[secondsArg + 1] : 5) || 5),
@@ -41,7 +44,15 @@ async function main(): Promise<void> {
     const port = await freePort();
     gateway = spawn(
       process.execPath,
-      [resolve(root, 'bin/ping-agent.js'), 'gateway', '--port', String(port), '--redis-url', redis.url],
+      [
+        ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
+        resolve(root, 'bin/ping-agent.js'),
+        'gateway',
+        '--port',
+        String(port),
+        '--redis-url',
+        redis.url,
+      ],
       { env: { ...process.env, UPSTASH_REDIS_REST_TOKEN: TOKEN }, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     await waitForGateway(port);
@@ -67,7 +78,11 @@ async function main(): Promise<void> {
       },
     ]);
   } finally {
-    gateway?.kill('SIGTERM');
+    if (gateway && gateway.exitCode === null) {
+      const exited = new Promise((resolve) => gateway!.once('exit', resolve));
+      gateway.kill('SIGTERM');
+      await exited;
+    }
     await redis.close();
   }
 }

@@ -156,6 +156,12 @@ describe('encodings', () => {
     ]);
   });
 
+  it('writes 64-bit integers into the JSON digit for digit', async () => {
+    await backend.redis.set('big-int', '9223372036854775806');
+    const response = await post('/', ['INCR', 'big-int']);
+    expect(await response.text()).toBe('{"result":9223372036854775807}');
+  });
+
   it('accepts numbers and booleans as arguments', async () => {
     const response = await post('/pipeline', [
       ['SET', 'typed', 7],

@@ -1,4 +1,4 @@
-import { RedisErrorReply, type Reply, type StringEncoding } from './resp-parser.ts';
+import { BigIntegerReply, RedisErrorReply, type Reply, type StringEncoding } from './resp-parser.ts';
 
 // Replies to the JSON the Upstash REST API answers with. The parser already decoded every string
 // in the request's encoding; base64 text never needs JSON escaping, so it is quoted directly
@@ -9,6 +9,7 @@ export function replyToJson(reply: Reply, encoding: StringEncoding): string {
   if (typeof reply === 'string') return encoding === 'base64' ? `"${reply}"` : JSON.stringify(reply);
   if (typeof reply === 'number') return String(reply);
   if (reply === null) return 'null';
+  if (reply instanceof BigIntegerReply) return reply.digits;
   if (reply instanceof RedisErrorReply) {
     // An error inside an array (a script can return one) travels as its text.
     return encoding === 'base64' ? `"${reply.encoded}"` : JSON.stringify(reply.message);

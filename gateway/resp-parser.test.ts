@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RedisErrorReply, type Reply, RespParser, type StringEncoding } from './resp-parser.ts';
+import {
+  BigIntegerReply,
+  RedisErrorReply,
+  type Reply,
+  RespParser,
+  type StringEncoding,
+} from './resp-parser.ts';
 
 // The parser on its own: RESP2 text in, replies out, however TCP happens to cut the stream.
 
@@ -117,6 +123,17 @@ describe('RespParser', () => {
     );
     parser.feed(Buffer.from('+OK\r\n*1\r\n$2\r\nhi\r\n-ERR x\r\n'));
     expect(replies).toEqual(['T0s=', ['hi'], new RedisErrorReply('ERR x', 'RVJSIHg=')]);
+  });
+
+  it('keeps the digits of integers beyond 2^53', () => {
+    const replies = parseAll([
+      Buffer.from(':9223372036854775807\r\n:-9007199254740993\r\n:9007199254740991\r\n'),
+    ]);
+    expect(replies).toEqual([
+      new BigIntegerReply('9223372036854775807'),
+      new BigIntegerReply('-9007199254740993'),
+      9007199254740991,
+    ]);
   });
 
   it('rejects bytes that are not RESP', () => {

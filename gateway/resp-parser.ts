@@ -14,7 +14,15 @@ export class RedisErrorReply {
   ) {}
 }
 
-export type Reply = string | number | null | RedisErrorReply | Reply[];
+/**
+ * An integer reply too large for a double (Redis integers are 64-bit). Its digits go into the JSON
+ * as they came, so a client that parses big numbers exactly gets them exactly.
+ */
+export class BigIntegerReply {
+  constructor(readonly digits: string) {}
+}
+
+export type Reply = string | number | null | RedisErrorReply | BigIntegerReply | Reply[];
 
 /** Redis sent bytes that are not RESP2: the connection cannot be trusted any further. */
 export class ProtocolError extends Error {
@@ -30,6 +38,12 @@ interface OpenArray {
 }
 
 const CR = 13;
+// RESP2's type bytes: + - : $ *
+const SIMPLE_STRING = 0x2b;
+const ERROR = 0x2d;
+const INTEGER = 0x3a;
+const BULK_STRING = 0x24;
+const ARRAY = 0x2a;
 const EMPTY = Buffer.alloc(0);
 
 export class RespParser {
@@ -134,46 +148,42 @@ export class RespParser {
     if (lineEnd < 0) return INCOMPLETE;
     const type = buffer[start];
     switch (type) {
-      case 0x2b /* + */:
-        {
+      case SIMPLE_STRING: {
+        this.offset = lineEnd + 2;
+        return buffer.toString(this.encoding, start + 1, lineEnd);
+      }
+      case ERROR: {
+        this.offset = lineEnd + 2;
+        const message = buffer.toString('utf8', start + 1, lineEnd);
+        const encoded = this.encoding === 'base64' ? buffer.toString('base64', start + 1, lineEnd) : message;
+        return new RedisErrorReply(message, encoded);
+      }
+      case INTEGER: {
+        this.offset = lineEnd + 2;
+        const value = parseInteger(buffer, start + 1, lineEnd);
+        if (Number.isSafeInteger(value)) return value;
+        return new BigIntegerReply(buffer.toString('latin1', start + 1, lineEnd));
+      }
+      case BULK_STRING: {
+        const length = parseInteger(buffer, start + 1, lineEnd);
+        if (length < 0) {
           this.offset = lineEnd + 2;
-          return buffer.toString(this.encoding, start + 1, lineEnd);
+          return null;
         }
-      case 0x2d /* - */:
-        {
-          this.offset = lineEnd + 2;
-          const message = buffer.toString('utf8', start + 1, lineEnd);
-          const encoded =
-            this.encoding === 'base64' ? buffer.toString('base64', start + 1, lineEnd) : message;
-          return new RedisErrorReply(message, encoded);
-        }
-      case 0x3a /* : */:
-        {
-          this.offset = lineEnd + 2;
-          return parseInteger(buffer, start + 1, lineEnd);
-        }
-      case 0x24 /* $ */:
-        {
-          const length = parseInteger(buffer, start + 1, lineEnd);
-          if (length < 0) {
-            this.offset = lineEnd + 2;
-            return null;
-          }
-          const dataStart = lineEnd + 2;
-          const dataEnd = dataStart + length;
-          if (dataEnd + 2 > end) return INCOMPLETE;
-          this.offset = dataEnd + 2;
-          return buffer.toString(this.encoding, dataStart, dataEnd);
-        }
-      case 0x2a /* * */:
-        {
-          const count = parseInteger(buffer, start + 1, lineEnd);
-          this.offset = lineEnd + 2;
-          if (count < 0) return null;
-          if (count === 0) return [];
-          this.stack.push({ items: [] as Reply[], remaining: count });
-          return OPENED;
-        }
+        const dataStart = lineEnd + 2;
+        const dataEnd = dataStart + length;
+        if (dataEnd + 2 > end) return INCOMPLETE;
+        this.offset = dataEnd + 2;
+        return buffer.toString(this.encoding, dataStart, dataEnd);
+      }
+      case ARRAY: {
+        const count = parseInteger(buffer, start + 1, lineEnd);
+        this.offset = lineEnd + 2;
+        if (count < 0) return null;
+        if (count === 0) return [];
+        this.stack.push({ items: [] as Reply[], remaining: count });
+        return OPENED;
+      }
       default:
         throw new ProtocolError(`unexpected type byte 0x${(type ?? 0).toString(16)}`);
     }
@@ -193,7 +203,7 @@ function findCrlf(buffer: Buffer, from: number, end: number): number {
 function parseInteger(buffer: Buffer, start: number, end: number): number {
   let i = start;
   let negative = false;
-  if (buffer[i] === 0x2d) {
+  if (buffer[i] === 0x2d /* '-' */) {
     negative = true;
     i++;
   }
@@ -210,7 +220,7 @@ function parseInteger(buffer: Buffer, start: number, end: number): number {
 
 /** For a tail starting with a complete `$n` header: the bytes the whole bulk string takes. */
 function bulkLength(tail: Buffer): number {
-  if (tail[0] !== 0x24) return 0;
+  if (tail[0] !== BULK_STRING) return 0;
   const lineEnd = tail.indexOf(CR, 1);
   if (lineEnd < 0 || lineEnd + 1 >= tail.length) return 0;
   const length = parseInteger(tail, 1, lineEnd);

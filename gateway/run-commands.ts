@@ -1,6 +1,7 @@
 import type { Role } from './auth.ts';
 import { asCommand, type Command } from './command-body.ts';
 import { refusalFor } from './command-rules.ts';
+import type { RepliesCallback } from './redis-connection.ts';
 import type { RedisPool } from './redis-pool.ts';
 import { errorJson, replyToJson, resultOrError } from './reply-json.ts';
 import { appendCommand } from './resp-encoder.ts';
@@ -34,15 +35,16 @@ export function runSingle(
     answer({ status: refusal.status, body: errorJson(refusal.message) });
     return;
   }
-  pool.pick().send(appendCommand('', command), 1, encoding, (error, replies) => {
-    if (error) {
-      answer({ status: 500, body: errorJson(error.message) });
-      return;
-    }
-    const reply = replies[0]!;
-    if (reply instanceof RedisErrorReply) answer({ status: 400, body: errorJson(reply.message) });
-    else answer({ status: 200, body: `{"result":${replyToJson(reply, encoding)}}` });
-  });
+  pool.pick().send(
+    appendCommand('', command),
+    1,
+    encoding,
+    guarded(answer, (replies) => {
+      const reply = replies[0]!;
+      if (reply instanceof RedisErrorReply) answer({ status: 400, body: errorJson(reply.message) });
+      else answer({ status: 200, body: `{"result":${replyToJson(reply, encoding)}}` });
+    }),
+  );
 }
 
 export function runPipeline(
@@ -79,10 +81,26 @@ export function runPipeline(
     finish([]);
     return;
   }
-  pool.pick().send(payload, sent, encoding, (error, replies) => {
-    if (error) answer({ status: 500, body: errorJson(error.message) });
-    else finish(replies);
-  });
+  pool.pick().send(payload, sent, encoding, guarded(answer, finish));
+}
+
+/**
+ * The callback a connection calls with replies: Redis being unreachable becomes 500, and so does
+ * a bug while building the answer, which would otherwise leave the request hanging and break the
+ * connection's reply stream for every other request on it.
+ */
+function guarded(answer: Answered, use: (replies: Reply[]) => void): RepliesCallback {
+  return (error, replies) => {
+    if (error) {
+      answer({ status: 500, body: errorJson(error.message) });
+      return;
+    }
+    try {
+      use(replies);
+    } catch (failure) {
+      answer({ status: 500, body: errorJson(`ERR the gateway failed: ${(failure as Error).message}`) });
+    }
+  };
 }
 
 export async function runMultiExec(

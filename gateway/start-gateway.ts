@@ -47,7 +47,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (!options.token) throw new Error('the gateway needs a token');
   const tokens = new TokenChecker(options.token, options.readOnlyToken);
   const pool = new RedisPool(target, {
-    sharedConnections: options.redisConnections ?? 4,
+    sharedConnections: options.redisConnections ?? 2,
     maxDedicated: 16,
     connectTimeoutMs: 5_000,
   });

@@ -3,6 +3,7 @@ import { agentStore } from './store/agents.ts';
 import { configVersionStore } from './store/config-version.ts';
 import type { RedisClient, StoreContext } from './store/context.ts';
 import { groupStore } from './store/groups.ts';
+import { historyStore } from './store/history.ts';
 import { jobStore } from './store/jobs.ts';
 import { statusStore } from './store/statuses.ts';
 
@@ -12,6 +13,7 @@ import { statusStore } from './store/statuses.ts';
 export type { AgentSummary } from './store/agents.ts';
 export type { RedisClient, StoreContext } from './store/context.ts';
 export { diffMembers, type GroupDiff } from './store/groups.ts';
+export { HISTORY, type HistoryResolution, mergeHistoryPoints } from './store/history.ts';
 export type { StoredJob } from './store/jobs.ts';
 export type { StatusPage } from './store/statuses.ts';
 
@@ -24,6 +26,7 @@ export function createStore(redis: RedisClient, options: { prefix?: string } = {
     agents: agentStore(context),
     statuses: statusStore(context),
     configVersion: configVersionStore(context),
+    history: historyStore(context),
   };
 }
 

@@ -126,6 +126,24 @@ describe('pipelines and transactions', () => {
     expect((redis as unknown as { pipelineCounter: number }).pipelineCounter).toBeLessThan(10);
   });
 
+  it("keeps each request's encoding when base64 and plain requests share a Redis connection", async () => {
+    const base64 = backend.client();
+    const plain = backend.client({ responseEncoding: false });
+    const values = Array.from({ length: 300 }, (_, i) => `${i % 2 ? '値' : 'v'}-${i}-${'=/+'.repeat(i % 5)}`);
+    await Promise.all(values.map((v, i) => (i % 2 ? plain : base64).set(`mixed-${i}`, v)));
+    const reads = await Promise.all(values.map((_, i) => (i % 3 ? plain : base64).get(`mixed-${i}`)));
+    expect(reads).toEqual(values);
+  });
+
+  it('runs a 1000-command pipeline', async () => {
+    const pipeline = backend.redis.pipeline();
+    for (let i = 0; i < 500; i++) pipeline.set(`bulk-${i}`, `value-${i}`).get(`bulk-${i}`);
+    const results = await pipeline.exec();
+    expect(results).toHaveLength(1000);
+    expect(results[998]).toBe('OK');
+    expect(results[999]).toBe('value-499');
+  });
+
   it('runs multi() atomically', async () => {
     const result = await backend.redis.multi().set('tx', '1').incr('tx').get('tx').exec();
     expect(result).toEqual(['OK', 2, '2']);

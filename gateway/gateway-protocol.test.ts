@@ -1,6 +1,7 @@
 import { errors } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBackend, type TestBackend } from '../test/support/backend.ts';
+import { startGateway } from './start-gateway.ts';
 
 // The gateway's HTTP contract seen from outside: status codes, JSON bodies, encodings, refusals,
 // and what happens when Redis goes away and comes back.
@@ -297,6 +298,36 @@ describe('pipelines and transactions over HTTP', () => {
     );
     for (const [n, read] of results as [number, string][]) expect(read).toBe(String(n));
     expect(await backend.redis.get('tx-counter')).toBe('40');
+  });
+});
+
+describe('Redis that stops answering', () => {
+  it('gives up on a connection after the reply timeout, answers 500, and recovers', async () => {
+    const gateway = await startGateway({
+      redisUrl: backend.redisUrl,
+      token: backend.token,
+      port: 0,
+      replyTimeoutMs: 300,
+    });
+    try {
+      // A script that keeps Redis busy for 1 s: long past the gateway's 300 ms patience.
+      const busy = `local t = redis.call('TIME')
+        local stop = t[1] * 1000000 + t[2] + 1000000
+        repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] >= stop
+        return 'done'`;
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${backend.token}` },
+        body: JSON.stringify(['EVAL', busy, '0']),
+      });
+      expect(response.status).toBe(500);
+      expect((await readJson(response)).error).toMatch(/no reply within 300 ms/);
+      // Once the script is over, the next request reconnects and works.
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      expect(await gateway.checkRedis()).toBeNull();
+    } finally {
+      await gateway.close();
+    }
   });
 });
 

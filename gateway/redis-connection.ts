@@ -29,6 +29,11 @@ interface Pending {
 
 export interface ConnectionOptions {
   connectTimeoutMs: number;
+  /**
+   * How long Redis may stay silent while answers are owed before the connection is given up
+   * (every request on it gets 500). Keeps a hung Redis from holding requests forever.
+   */
+  replyTimeoutMs: number;
 }
 
 export class RedisConnection {
@@ -91,13 +96,21 @@ export class RedisConnection {
     this.lastError = null;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    socket.setTimeout(this.options.connectTimeoutMs, () => {
-      socket.destroy(new Error(`no answer within ${this.options.connectTimeoutMs} ms`));
-    });
+    const { connectTimeoutMs, replyTimeoutMs } = this.options;
+    const connectTimedOut = () => socket.destroy(new Error(`no connection within ${connectTimeoutMs} ms`));
+    socket.setTimeout(connectTimeoutMs);
+    socket.once('timeout', connectTimedOut);
     let connected = false;
     socket.once(tls ? 'secureConnect' : 'connect', () => {
       connected = true;
-      socket.setTimeout(0);
+      // From now on the timeout means silence: harmless when idle, fatal when answers are owed.
+      socket.off('timeout', connectTimedOut);
+      socket.setTimeout(replyTimeoutMs);
+      socket.on('timeout', () => {
+        if (this.socket === socket && this.inFlight > 0) {
+          socket.destroy(new Error(`no reply within ${replyTimeoutMs} ms`));
+        }
+      });
     });
     socket.on('data', (chunk: Buffer) => {
       try {

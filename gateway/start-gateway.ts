@@ -27,6 +27,8 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Shared pipelined connections to Redis. */
   redisConnections?: number;
+  /** Silence from Redis, with answers owed, after which requests get 500 (default 30 s). */
+  replyTimeoutMs?: number;
 }
 
 export interface Gateway {
@@ -50,6 +52,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     sharedConnections: options.redisConnections ?? 2,
     maxDedicated: 16,
     connectTimeoutMs: 5_000,
+    replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
   });
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
 

@@ -56,7 +56,7 @@ export class RedisConnection {
     );
   }
 
-  /** Requests in flight: a rough load figure for picking the least busy connection. */
+  /** Requests sent (or about to be) whose replies have not all arrived. */
   get inFlight(): number {
     return this.queue.length - this.head;
   }
@@ -154,11 +154,23 @@ export class RedisConnection {
       done: (error, replies) => {
         const refused = replies.find((r) => r instanceof RedisErrorReply);
         if (!error && refused instanceof RedisErrorReply) {
-          socket.destroy(new Error(`Redis refused the gateway's login: ${refused.message}`));
+          this.abandon(socket, `Redis refused the gateway's login: ${refused.message}`);
         }
       },
     });
     this.outgoing = encodeCommands(commands) + this.outgoing;
+  }
+
+  /**
+   * Drops `socket` at once, failing everything sent on it: the replies already in the same chunk
+   * (NOAUTH after a failed AUTH, say) must not reach the requests that are waiting.
+   */
+  private abandon(socket: Socket, message: string): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.parser.reset();
+    socket.destroy();
+    this.failAll(new RedisUnavailableError(message));
   }
 
   private deliver(reply: Reply): void {
@@ -167,7 +179,11 @@ export class RedisConnection {
     pending.replies.push(reply);
     if (pending.replies.length < pending.count) return;
     this.queue[this.head++] = undefined as unknown as Pending;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    // Reclaim the consumed front: for free whenever the queue runs dry, else now and then.
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;
     }

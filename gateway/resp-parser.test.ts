@@ -136,6 +136,21 @@ describe('RespParser', () => {
     ]);
   });
 
+  it('stops parsing the current chunk when reset from inside onReply', () => {
+    const replies: Reply[] = [];
+    const parser = new RespParser(
+      (reply) => {
+        replies.push(reply);
+        parser.reset();
+      },
+      () => 'utf8',
+    );
+    parser.feed(Buffer.from('+first\r\n+second\r\n'));
+    expect(replies).toEqual(['first']);
+    parser.feed(Buffer.from('+third\r\n'));
+    expect(replies).toEqual(['first', 'third']);
+  });
+
   it('rejects bytes that are not RESP', () => {
     expect(() => parseAll([Buffer.from('?what\r\n')])).toThrow(/not a RESP2 reply/);
     expect(() => parseAll([Buffer.from(':12a\r\n')])).toThrow(/bad number/);

@@ -55,6 +55,8 @@ export class RespParser {
   private neededBytes = 0;
   private readonly stack: OpenArray[] = [];
   private encoding: StringEncoding = 'utf8';
+  /** Bumped by reset(), so a reset from inside onReply stops the parse of the current chunk. */
+  private generation = 0;
 
   /**
    * @param onReply called once per complete top-level reply, in order
@@ -67,6 +69,7 @@ export class RespParser {
 
   /** Drops partial input, e.g. after the connection it came from was lost. */
   reset(): void {
+    this.generation++;
     this.buffer = EMPTY;
     this.offset = 0;
     this.held = [];
@@ -96,6 +99,7 @@ export class RespParser {
   private drain(): void {
     const buffer = this.buffer;
     const end = buffer.length;
+    const generation = this.generation;
     while (this.offset < end) {
       if (this.stack.length === 0) this.encoding = this.encodingOfNext();
       const start = this.offset;
@@ -106,6 +110,7 @@ export class RespParser {
       }
       if (value === OPENED) continue;
       this.complete(value);
+      if (this.generation !== generation) return;
     }
     this.buffer = EMPTY;
     this.offset = 0;

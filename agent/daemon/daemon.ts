@@ -1,0 +1,229 @@
+import { hostname } from 'node:os';
+import { createStore, type Store } from '../../shared/store.ts';
+import type { ProbeEngine } from '../icmp/types.ts';
+import { VERSION } from '../version.ts';
+import { Backoff, sleep } from './backoff.ts';
+import type { AgentConfig } from './config.ts';
+import { openEngine } from './engine-loader.ts';
+import { ErrList } from './err-list.ts';
+import { HistoryBuckets } from './history-buckets.ts';
+import { IpStateTable } from './ip-state.ts';
+import { ERR_LIST_JOB, JobRunner } from './job-run.ts';
+import { type JobPlan, nextJobSet, planOf } from './job-set.ts';
+import type { Logger } from './logger.ts';
+import { AgentMetrics, serveMetrics } from './metrics.ts';
+import { createRedisClient, isRetryable } from './redis-client.ts';
+import { ResultWriter } from './result-writer.ts';
+import { Scheduler } from './scheduler.ts';
+import { Spool } from './spool.ts';
+
+// The agent daemon, start to stop:
+//   start   open the spool and the ICMP sockets, wait for Redis, register, replay what the spool
+//           holds, read back its own statuses and err list so counts continue
+//   run     heartbeat; jobs from Redis on croner schedules, re-read when the config version moves
+//           and once a minute anyway; the built-in err-list job
+//   stop    stop the schedules, let the running probes finish, flush, delete the heartbeat
+
+export interface DaemonOptions {
+  config: AgentConfig;
+  log: Logger;
+  /** Stops the daemon when aborted (SIGTERM/SIGINT in the CLI). */
+  signal: AbortSignal;
+  engine?: ProbeEngine;
+}
+
+export async function runDaemon({ config, log, signal, engine: givenEngine }: DaemonOptions): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const spool = await Spool.open(config.spoolDir, config.spoolMaxBytes);
+  const engine = givenEngine ?? (await openEngine({ ratePps: config.ratePps }));
+  const { redis, counters } = createRedisClient(config.redisUrl, config.redisToken, config.requestTimeoutMs);
+  const store = createStore(redis, { prefix: config.keyPrefix });
+  const writer = new ResultWriter(redis, spool, log);
+  const ipState = new IpStateTable(config.cleanWindowS);
+  const errList = new ErrList(config.cleanWindowS * 1000);
+  const history = new HistoryBuckets();
+  const timers: NodeJS.Timeout[] = [];
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | null = null;
+
+  const jobs: Scheduler = new Scheduler(
+    async (plan): Promise<void> => logRun(await runner.run(plan)),
+    (plan, error) => log.error({ job: plan.name, err: (error as Error).message }, 'job run failed'),
+  );
+  const errJob: Scheduler = new Scheduler(
+    async (plan): Promise<void> => {
+      if (errList.size > 0) logRun(await runner.runErrList(plan));
+    },
+    (_plan, error) => log.error({ job: ERR_LIST_JOB, err: (error as Error).message }, 'err-list run failed'),
+  );
+  const metrics: AgentMetrics = new AgentMetrics(config.name, {
+    spoolBatches: () => spool.stats().batches,
+    spoolBytes: () => spool.stats().bytes,
+    spoolDropped: () => spool.stats().droppedBatches,
+    writeFailures: () => writer.stats.writeFailures,
+    requests: () => counters.requests,
+    commands: () => counters.commands,
+    errListSize: () => errList.size,
+    targets: () => ipState.size,
+    skippedRuns: (): number => jobs.skippedRuns + errJob.skippedRuns,
+  });
+  const runner: JobRunner = new JobRunner({
+    agent: config.name,
+    store,
+    engine,
+    writer,
+    ipState,
+    errList,
+    history,
+    metrics,
+    log,
+  });
+
+  function logRun(summary: Awaited<ReturnType<JobRunner['run']>>): void {
+    const stats = spool.stats();
+    log.info({ ...summary, spooled: stats.batches, spool_dropped: stats.droppedBatches }, 'job run');
+  }
+
+  try {
+    if (!(await startUp(store, config, log, signal, writer, ipState, errList))) return;
+
+    const heartbeat = async () => {
+      try {
+        await store.agents.heartbeat(
+          config.name,
+          {
+            version: VERSION,
+            hostname: hostname(),
+            pid: process.pid,
+            started_at: startedAt,
+            jobs: jobs.names(),
+            updated_at: new Date().toISOString(),
+          },
+          config.heartbeatTtlS,
+        );
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'heartbeat failed');
+      }
+    };
+    await heartbeat();
+    timers.push(setInterval(heartbeat, Math.max(1_000, (config.heartbeatTtlS * 1000) / 3)));
+
+    let knownVersion = Number.NaN;
+    let lastSync = 0;
+    let syncing = false;
+    const sync = async (reason: string) => {
+      if (syncing || signal.aborted) return;
+      syncing = true;
+      try {
+        const version = await store.configVersion.get();
+        await syncJobs(store, config.name, jobs, log, reason);
+        knownVersion = version;
+        lastSync = Date.now();
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'cannot read jobs; keeping the current schedules');
+      } finally {
+        syncing = false;
+      }
+    };
+    await sync('start');
+    timers.push(
+      setInterval(async () => {
+        if (Date.now() - lastSync >= config.resyncS * 1000) return sync('periodic');
+        try {
+          const version = await store.configVersion.get();
+          if (version !== knownVersion) await sync('config-version');
+        } catch {
+          // Redis is away; the writer logs outages, and the next poll tries again.
+        }
+      }, config.configPollMs),
+    );
+    errJob.reconcile(
+      new Map([
+        [ERR_LIST_JOB, planOf(ERR_LIST_JOB, { SPEC: config.errSpec, name: ERR_LIST_JOB, group: [] })],
+      ]),
+    );
+
+    if (config.metricsAddr) {
+      metricsServer = await serveMetrics(metrics, config.metricsAddr.host, config.metricsAddr.port);
+      log.info({ port: metricsServer.port }, 'metrics served at /metrics');
+    }
+    log.info(
+      { version: VERSION, jobs: jobs.names(), statuses: ipState.size, err_list: errList.size },
+      'agent running',
+    );
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    const stopStarted = Date.now();
+    for (const timer of timers) clearInterval(timer);
+    await Promise.all([jobs.stop(), errJob.stop()]);
+    await writer.write(runner.historyCommands(history.drain(), Math.floor(Date.now() / 1000)));
+    await writer.close();
+    try {
+      await store.agents.goOffline(config.name);
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'cannot delete the heartbeat; it will expire');
+    }
+    await engine.close();
+    if (metricsServer) await new Promise((resolve) => metricsServer!.server.close(resolve));
+    log.info({ ms: Date.now() - stopStarted, spooled: spool.stats().batches }, 'agent stopped');
+  }
+}
+
+/** Waits for Redis, registers, replays the spool and reads back state. False when stopped meanwhile. */
+async function startUp(
+  store: Store,
+  config: AgentConfig,
+  log: Logger,
+  signal: AbortSignal,
+  writer: ResultWriter,
+  ipState: IpStateTable,
+  errList: ErrList,
+): Promise<boolean> {
+  const backoff = new Backoff({ baseMs: 500, capMs: 30_000 });
+  for (;;) {
+    if (signal.aborted) return false;
+    try {
+      await store.agents.register(config.name);
+      // Old results first: the statuses read back below must be the newest ones.
+      if (!(await writer.drainOnce())) throw new Error('the spool could not be replayed yet');
+      let cursor = '0';
+      do {
+        const page = await store.statuses.page(config.name, cursor, 1_000);
+        for (const status of page.statuses) ipState.seed(status);
+        cursor = page.cursor;
+      } while (cursor !== '0');
+      errList.seed(await store.statuses.errList(config.name), Date.now());
+      return true;
+    } catch (error) {
+      const wait = backoff.next();
+      const level = isRetryable(error) ? 'warn' : 'error';
+      log[level](
+        { err: (error as Error).message, retry_in_ms: wait },
+        'cannot start against Redis yet; retrying',
+      );
+      if (!(await sleep(wait, signal))) return false;
+    }
+  }
+}
+
+async function syncJobs(
+  store: Store,
+  agent: string,
+  scheduler: Scheduler,
+  log: Logger,
+  reason: string,
+): Promise<void> {
+  const stored = await store.jobs.list(agent);
+  const groups = [...new Set(stored.flatMap((s) => s.job?.group ?? []))];
+  const existing = await store.groups.existing(groups);
+  const { plans, problems } = nextJobSet(stored, existing, scheduler.plans());
+  for (const p of problems) {
+    log.error({ job: p.name, problem: p.problem, kept_previous: p.keptPrevious }, 'job skipped');
+  }
+  const change = scheduler.reconcile(plans as Map<string, JobPlan>);
+  if (change.added.length + change.changed.length + change.removed.length > 0) {
+    log.info({ reason, ...change, jobs: scheduler.names() }, 'jobs reconciled');
+  }
+}

@@ -1,0 +1,161 @@
+import { type ResultCommand, resultCommands } from '../../shared/store/results.ts';
+import type { Store } from '../../shared/store.ts';
+import type { ProbeEngine } from '../icmp/types.ts';
+import type { ErrList, ErrListChange } from './err-list.ts';
+import type { FinishedPoint, HistoryBuckets } from './history-buckets.ts';
+import type { IpStateTable } from './ip-state.ts';
+import type { JobPlan } from './job-set.ts';
+import type { Logger } from './logger.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { ResultWriter } from './result-writer.ts';
+
+// One job run: resolve the groups to IPs now (so group edits apply without a restart), probe them
+// through the shared engine, fold the results into the per-IP state, the err list and the history
+// buckets, and hand one list of commands to the writer. Each IP costs one SET per run, plus a ZADD
+// when a minute closes and a few commands when an hour closes.
+
+/** Statuses outlive the gap between two runs several times over, but vanish once nothing probes the IP. */
+export function statusExpiry(intervalS: number): number {
+  return Math.max(300, intervalS * 3);
+}
+
+export const ERR_LIST_JOB = 'err-list';
+
+export interface RunSummary {
+  job: string;
+  targets: number;
+  sent: number;
+  received: number;
+  commands: number;
+  errAdded: number;
+  errRemoved: number;
+  ms: number;
+}
+
+export interface JobRunnerDeps {
+  agent: string;
+  store: Store;
+  engine: ProbeEngine;
+  writer: ResultWriter;
+  ipState: IpStateTable;
+  errList: ErrList;
+  history: HistoryBuckets;
+  metrics: AgentMetrics;
+  log: Logger;
+  now?: () => number;
+}
+
+export class JobRunner {
+  private readonly build;
+  private readonly lastMembers = new Map<string, string[]>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: JobRunnerDeps) {
+    this.build = resultCommands(deps.store);
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** The IPs of the groups, read now; the last known members when Redis does not answer. */
+  async resolve(groups: readonly string[]): Promise<string[]> {
+    try {
+      const members = await this.deps.store.groups.members(groups);
+      for (const [group, ips] of members) this.lastMembers.set(group, ips);
+    } catch (error) {
+      this.deps.log.warn(
+        { err: (error as Error).message, groups },
+        'cannot read groups; probing their last known members',
+      );
+    }
+    const ips = new Set<string>();
+    for (const group of groups) for (const ip of this.lastMembers.get(group) ?? []) ips.add(ip);
+    return [...ips];
+  }
+
+  async run(plan: JobPlan): Promise<RunSummary> {
+    return this.probeAndRecord(
+      plan.name,
+      await this.resolve(plan.groups),
+      plan,
+      statusExpiry(plan.intervalS),
+    );
+  }
+
+  /** The built-in job: the err list's IPs, at its own cadence. */
+  async runErrList(plan: JobPlan): Promise<RunSummary> {
+    return this.probeAndRecord(ERR_LIST_JOB, this.deps.errList.members(), plan, 0);
+  }
+
+  private async probeAndRecord(
+    job: string,
+    ips: string[],
+    plan: JobPlan,
+    expireS: number,
+  ): Promise<RunSummary> {
+    const started = this.now();
+    const { agent, engine, ipState, errList, history, metrics } = this.deps;
+    const results =
+      ips.length === 0
+        ? []
+        : await engine.probe(ips, {
+            count: plan.count,
+            periodMs: 1_000,
+            timeoutMs: plan.timeoutMs,
+            size: plan.size,
+          });
+    const nowMs = this.now();
+    const nowSec = Math.floor(nowMs / 1000);
+    const commands: ResultCommand[] = [];
+    const change: ErrListChange = { added: [], removed: [] };
+    const finished: FinishedPoint[] = [];
+    let sent = 0;
+    let received = 0;
+    for (const result of results) {
+      sent += result.sent;
+      received += result.received;
+      const status = ipState.record(result, nowMs, expireS);
+      commands.push(
+        this.build.status(agent, status, Math.max(ipState.expireOf(result.ip), statusExpiry(plan.intervalS))),
+      );
+      errList.observe(result.ip, result.sent, result.received, nowMs, change);
+      history.add(result.ip, result.sent, result.rttsMs, nowSec, finished);
+      metrics.recordTarget(
+        job,
+        result.sent,
+        result.received,
+        result.rttsMs,
+        result.unreachable !== null,
+        result.ttlExceeded !== null,
+      );
+    }
+    commands.push(...this.historyCommands(finished, nowSec));
+    if (change.added.length > 0) commands.push(this.build.errAdd(agent, change.added));
+    if (change.removed.length > 0) commands.push(this.build.errRemove(agent, change.removed));
+    await this.deps.writer.write(commands);
+    const ms = this.now() - started;
+    metrics.recordRun(job, ms / 1000);
+    return {
+      job,
+      targets: ips.length,
+      sent,
+      received,
+      commands: commands.length,
+      errAdded: change.added.length,
+      errRemoved: change.removed.length,
+      ms,
+    };
+  }
+
+  historyCommands(finished: readonly FinishedPoint[], nowSec: number): ResultCommand[] {
+    const { agent } = this.deps;
+    const commands: ResultCommand[] = [];
+    for (const { ip, resolution, point } of finished) {
+      commands.push(this.build.historyPoint(agent, ip, resolution, point));
+      // Trimming once an hour per IP keeps both sets capped at a small cost per run.
+      if (resolution === 'hour') {
+        commands.push(...this.build.historyTrim(agent, ip, 'minute', nowSec));
+        commands.push(...this.build.historyTrim(agent, ip, 'hour', nowSec));
+      }
+    }
+    return commands;
+  }
+}

@@ -203,22 +203,38 @@ class LoadClient {
   /** Counts a response once its headers and Content-Length bytes of body are in, then sends again. */
   private onData(chunk: Buffer): void {
     this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
-    const headerEnd = this.received.indexOf('\r\n\r\n');
+    const headerEnd = this.received.indexOf(HEADER_END);
     if (headerEnd < 0) return;
-    const head = this.received.toString('latin1', 0, headerEnd);
-    const length = Number(/content-length: *([0-9]+)/i.exec(head)?.[1] ?? Number.NaN);
-    if (!head.startsWith('HTTP/1.1 200')) this.failure ??= head.split('\r\n')[0] ?? head;
-    if (Number.isNaN(length)) {
+    // The gateway always sends Content-Length; reading it by hand keeps this client cheap, so the
+    // CPU the two share goes to the gateway rather than to measuring it.
+    if (this.received.compare(STATUS_200, 0, STATUS_200.length, 0, STATUS_200.length) !== 0) {
+      this.failure ??= this.received.toString('latin1', 0, this.received.indexOf('\r\n'));
+    }
+    const at = this.received.indexOf(CONTENT_LENGTH);
+    if (at < 0 || at > headerEnd) {
       this.failure ??= 'a response without Content-Length';
+      this.stopped?.();
       return;
     }
-    if (this.received.length < headerEnd + 4 + length) return;
-    this.received = this.received.subarray(headerEnd + 4 + length);
+    let length = 0;
+    for (let i = at + CONTENT_LENGTH.length; ; i++) {
+      const digit = this.received[i]! - 48;
+      if (digit < 0 || digit > 9) break;
+      length = length * 10 + digit;
+    }
+    const end = headerEnd + HEADER_END.length + length;
+    if (this.received.length < end) return;
+    this.received = this.received.subarray(end);
     this.completed++;
     if (this.running && !this.failure) this.socket!.write(this.request);
     else this.stopped?.();
   }
 }
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+const STATUS_200 = Buffer.from('HTTP/1.1 200 ');
+// Node writes header names as the gateway gives them: lower case.
+const CONTENT_LENGTH = Buffer.from('content-length: ');
 
 function printTable(rows: Row[]): void {
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

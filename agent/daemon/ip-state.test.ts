@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { TargetResult } from '../icmp/types.ts';
+import { errorOf, IpStateTable } from './ip-state.ts';
+
+const result = (
+  ip: string,
+  sent: number,
+  rtts: number[],
+  extra: Partial<TargetResult> = {},
+): TargetResult => ({
+  ip,
+  sent,
+  received: rtts.length,
+  rttsMs: rtts,
+  late: 0,
+  duplicates: 0,
+  ttl: rtts.length > 0 ? 64 : null,
+  unreachable: null,
+  ttlExceeded: null,
+  ...extra,
+});
+
+describe('IpStateTable', () => {
+  it('keeps cumulative counts and RTT statistics like ping does', () => {
+    const table = new IpStateTable(60);
+    table.record(result('198.18.0.1', 2, [1, 3]), 1_000, 300);
+    const s = table.record(result('198.18.0.1', 2, [2]), 2_000, 300);
+    expect(s).toMatchObject({
+      send_count: 4,
+      return_count: 3,
+      err: 'timeout (1 of 2 lost)',
+      rtt_last_ms: 2,
+      rtt_min_ms: 1,
+      rtt_max_ms: 3,
+      rtt_avg_ms: 2,
+      ttl: 64,
+      loss_window: 0.25,
+    });
+    expect(s.rtt_mdev_ms).toBeCloseTo(Math.sqrt(2 / 3), 3);
+  });
+
+  it('continues from a status read back from Redis', () => {
+    const first = new IpStateTable(60);
+    first.record(result('198.18.0.2', 3, [1, 2, 6]), 1_000, 300);
+    const before = first.record(result('198.18.0.2', 1, [3]), 2_000, 300);
+    const second = new IpStateTable(60);
+    second.seed(before);
+    const after = second.record(result('198.18.0.2', 1, [4]), 3_000, 300);
+    const reference = first.record(result('198.18.0.2', 1, [4]), 3_000, 300);
+    expect(after.send_count).toBe(5);
+    expect(after.return_count).toBe(5);
+    expect(after.rtt_avg_ms).toBeCloseTo(reference.rtt_avg_ms!, 2);
+    expect(after.rtt_mdev_ms).toBeCloseTo(reference.rtt_mdev_ms!, 2);
+    expect(after.rtt_min_ms).toBe(1);
+    expect(after.rtt_max_ms).toBe(6);
+  });
+
+  it('forgets samples older than the window for loss_window', () => {
+    const table = new IpStateTable(10);
+    table.record(result('198.18.0.3', 1, []), 0, 300);
+    expect(table.record(result('198.18.0.3', 1, [1]), 11_000, 300).loss_window).toBe(0);
+  });
+
+  it('says what went wrong', () => {
+    expect(errorOf(result('198.18.0.4', 1, [1]))).toBeNull();
+    expect(errorOf(result('198.18.0.4', 1, []))).toBe('timeout');
+    expect(
+      errorOf(result('198.18.0.4', 1, [], { unreachable: { count: 1, code: 1, from: '198.18.0.254' } })),
+    ).toBe('unreachable (code 1) from 198.18.0.254');
+  });
+});

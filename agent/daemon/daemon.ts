@@ -46,12 +46,12 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | null = null;
 
   const jobs: Scheduler = new Scheduler(
-    async (plan): Promise<void> => logRun(await runner.run(plan)),
+    async (plan, scheduledAt): Promise<void> => logRun(await runner.run(plan, scheduledAt)),
     (plan, error) => log.error({ job: plan.name, err: (error as Error).message }, 'job run failed'),
   );
   const errJob: Scheduler = new Scheduler(
-    async (plan): Promise<void> => {
-      if (errList.size > 0) logRun(await runner.runErrList(plan));
+    async (plan, scheduledAt): Promise<void> => {
+      if (errList.size > 0) logRun(await runner.runErrList(plan, scheduledAt));
     },
     (_plan, error) => log.error({ job: ERR_LIST_JOB, err: (error as Error).message }, 'err-list run failed'),
   );

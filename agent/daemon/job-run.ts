@@ -30,6 +30,8 @@ export interface RunSummary {
   errAdded: number;
   errRemoved: number;
   ms: number;
+  /** How late the run started against its schedule (spread offset included), ms. */
+  lagMs: number;
 }
 
 export interface JobRunnerDeps {
@@ -71,18 +73,15 @@ export class JobRunner {
     return [...ips];
   }
 
-  async run(plan: JobPlan): Promise<RunSummary> {
-    return this.probeAndRecord(
-      plan.name,
-      await this.resolve(plan.groups),
-      plan,
-      statusExpiry(plan.intervalS),
-    );
+  async run(plan: JobPlan, scheduledAt: Date): Promise<RunSummary> {
+    const started = this.now();
+    const ips = await this.resolve(plan.groups);
+    return this.probeAndRecord(plan.name, ips, plan, statusExpiry(plan.intervalS), started, scheduledAt);
   }
 
   /** The built-in job: the err list's IPs, at its own cadence. */
-  async runErrList(plan: JobPlan): Promise<RunSummary> {
-    return this.probeAndRecord(ERR_LIST_JOB, this.deps.errList.members(), plan, 0);
+  async runErrList(plan: JobPlan, scheduledAt: Date): Promise<RunSummary> {
+    return this.probeAndRecord(ERR_LIST_JOB, this.deps.errList.members(), plan, 0, this.now(), scheduledAt);
   }
 
   private async probeAndRecord(
@@ -90,8 +89,9 @@ export class JobRunner {
     ips: string[],
     plan: JobPlan,
     expireS: number,
+    started: number,
+    scheduledAt: Date,
   ): Promise<RunSummary> {
-    const started = this.now();
     const { agent, engine, ipState, errList, history, metrics } = this.deps;
     const results =
       ips.length === 0
@@ -142,6 +142,7 @@ export class JobRunner {
       errAdded: change.added.length,
       errRemoved: change.removed.length,
       ms,
+      lagMs: started - scheduledAt.getTime(),
     };
   }
 

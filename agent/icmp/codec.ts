@@ -1,0 +1,171 @@
+import { checksum } from './checksum.ts';
+
+// A pure ICMP/ICMPv6 codec. Linux hands IPv4 raw sockets the whole datagram (IP header first) and
+// IPv6 raw sockets only the ICMPv6 message, so the parser takes the family and finds the ICMP
+// message itself. It never throws: anything short, malformed or foreign parses to null.
+
+export type Family = 4 | 6;
+
+export const ICMP4 = { echoReply: 0, unreachable: 3, echoRequest: 8, timeExceeded: 11 } as const;
+export const ICMP6 = { unreachable: 1, timeExceeded: 3, echoRequest: 128, echoReply: 129 } as const;
+
+const IPPROTO_ICMP = 1;
+const IPPROTO_ICMPV6 = 58;
+
+export type PacketKind = 'echo-request' | 'echo-reply' | 'unreachable' | 'time-exceeded';
+
+export interface ParsedPacket {
+  kind: PacketKind;
+  type: number;
+  code: number;
+  /** Echo: this message's identifier and sequence. Errors: those of the request they answer. */
+  id: number;
+  seq: number;
+  /** Echo only: where the payload sits in the buffer. */
+  payloadOffset: number;
+  payloadLength: number;
+  /** IPv4: whether the ICMP checksum validates. IPv6: null (the kernel verifies ICMPv6 sums). */
+  checksumOk: boolean | null;
+  /** IPv4 header fields of the received datagram; null for IPv6 (not delivered to raw sockets). */
+  ttl: number | null;
+  /** Offset of the received IPv4 header, -1 when there is none. */
+  ipOffset: number;
+  /** Errors only: offset of the destination address of the request they answer, -1 otherwise. */
+  originalDstOffset: number;
+}
+
+/** IPv4 dotted quad of the 4 bytes at `offset`. */
+export function readIpv4(buf: Uint8Array, offset: number): string {
+  return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
+}
+
+/** The 16 bytes of an IPv6 address at `offset`, in RFC 5952 text. */
+export function readIpv6(buf: Uint8Array, offset: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push((buf[offset + i * 2]! << 8) | buf[offset + i * 2 + 1]!);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+}
+
+/**
+ * Parses what a raw socket of `family` received in `buf[0, length)`. Returns null for anything that
+ * is not a well-formed echo request, echo reply, or an unreachable/time-exceeded error quoting an
+ * echo request.
+ */
+export function parsePacket(buf: Uint8Array, length: number, family: Family): ParsedPacket | null {
+  const end = Math.min(length, buf.length);
+  let at = 0;
+  let ttl: number | null = null;
+  let ipOffset = -1;
+  if (family === 4) {
+    if (end < 20 || buf[0]! >> 4 !== 4) return null;
+    const ihl = (buf[0]! & 0x0f) * 4;
+    if (ihl < 20 || end < ihl + 8 || buf[9] !== IPPROTO_ICMP) return null;
+    ttl = buf[8]!;
+    ipOffset = 0;
+    at = ihl;
+  } else if (end < 8) {
+    return null;
+  }
+  const type = buf[at]!;
+  const code = buf[at + 1]!;
+  const checksumOk = family === 4 ? checksum(buf, at, end) === 0 : null;
+  const base = { type, code, checksumOk, ttl, ipOffset };
+  const echo = family === 4 ? ICMP4 : ICMP6;
+  if (type === echo.echoReply || type === echo.echoRequest) {
+    return {
+      ...base,
+      kind: type === echo.echoReply ? 'echo-reply' : 'echo-request',
+      id: (buf[at + 4]! << 8) | buf[at + 5]!,
+      seq: (buf[at + 6]! << 8) | buf[at + 7]!,
+      payloadOffset: at + 8,
+      payloadLength: end - at - 8,
+      originalDstOffset: -1,
+    };
+  }
+  const kind: PacketKind | null =
+    type === echo.unreachable ? 'unreachable' : type === echo.timeExceeded ? 'time-exceeded' : null;
+  if (!kind) return null;
+  const inner = at + 8;
+  let innerIcmp: number;
+  let dstOffset: number;
+  if (family === 4) {
+    if (end < inner + 20 || buf[inner]! >> 4 !== 4) return null;
+    const ihl = (buf[inner]! & 0x0f) * 4;
+    if (ihl < 20 || buf[inner + 9] !== IPPROTO_ICMP) return null;
+    innerIcmp = inner + ihl;
+    dstOffset = inner + 16;
+  } else {
+    if (end < inner + 40 || buf[inner]! >> 4 !== 6 || buf[inner + 6] !== IPPROTO_ICMPV6) return null;
+    innerIcmp = inner + 40;
+    dstOffset = inner + 24;
+  }
+  // The quoted request must carry at least its echo header (RFC 792 quotes 8 bytes of it).
+  if (end < innerIcmp + 8 || buf[innerIcmp] !== echo.echoRequest) return null;
+  return {
+    ...base,
+    kind,
+    id: (buf[innerIcmp + 4]! << 8) | buf[innerIcmp + 5]!,
+    seq: (buf[innerIcmp + 6]! << 8) | buf[innerIcmp + 7]!,
+    payloadOffset: -1,
+    payloadLength: 0,
+    originalDstOffset: dstOffset,
+  };
+}
+
+export interface EchoFields {
+  family: Family;
+  reply: boolean;
+  id: number;
+  seq: number;
+  payload: Uint8Array;
+}
+
+/**
+ * Writes an echo request or reply (ICMP message only, no IP header) into `out` at `offset` and
+ * returns its length. IPv4 gets its checksum here; for ICMPv6 the kernel fills it in on send.
+ */
+export function encodeEcho(fields: EchoFields, out: Uint8Array, offset = 0): number {
+  const length = 8 + fields.payload.length;
+  const echo = fields.family === 4 ? ICMP4 : ICMP6;
+  out[offset] = fields.reply ? echo.echoReply : echo.echoRequest;
+  out[offset + 1] = 0;
+  out[offset + 2] = 0;
+  out[offset + 3] = 0;
+  out[offset + 4] = (fields.id >> 8) & 0xff;
+  out[offset + 5] = fields.id & 0xff;
+  out[offset + 6] = (fields.seq >> 8) & 0xff;
+  out[offset + 7] = fields.seq & 0xff;
+  out.set(fields.payload, offset + 8);
+  if (fields.family === 4) {
+    const sum = checksum(out, offset, offset + length);
+    out[offset + 2] = sum >> 8;
+    out[offset + 3] = sum & 0xff;
+  }
+  return length;
+}
+
+/** Rewrites the IPv4 checksum of an ICMP message in place (after its fields were changed). */
+export function fixIcmp4Checksum(buf: Uint8Array, start: number, end: number): void {
+  buf[start + 2] = 0;
+  buf[start + 3] = 0;
+  const sum = checksum(buf, start, end);
+  buf[start + 2] = sum >> 8;
+  buf[start + 3] = sum & 0xff;
+}

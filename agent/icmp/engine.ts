@@ -1,0 +1,422 @@
+import { randomBytes } from 'node:crypto';
+import { formatIp, parseIp } from '../../shared/ip.ts';
+import { finishChecksum, onesSum } from './checksum.ts';
+import { type Family, ICMP4, ICMP6, parsePacket, readIpv4, readIpv6 } from './codec.ts';
+import { DeadlineQueue } from './deadline-queue.ts';
+import { IcmpSocket } from './icmp-socket.ts';
+import type { EngineOptions, IcmpErrorReport, ProbeEngine, ProbeOptions, TargetResult } from './types.ts';
+
+// The probe engine: one raw socket per family, one random identifier, a pending table indexed by
+// sequence number held in typed arrays, one deadline queue, and a token bucket that paces every
+// concurrent probe() call together. Sends go out in batches from one setImmediate turn so replies
+// are read between batches; nothing allocates per packet on the send path.
+//
+// Payload: bytes 0-7 the send time as a Unix timestamp (u32 seconds, u32 microseconds, the seed's
+// design), 8-15 a per-engine random nonce, then a fixed pad up to the requested size.
+
+export const MIN_PAYLOAD = 16;
+export const MAX_PAYLOAD = 65_000;
+
+const SLOTS = 65_536;
+const FREE = 0;
+const WAITING = 1;
+const ANSWERED = 2;
+const EXPIRED = 3;
+const FAILED = 4;
+/** Most sends in one event-loop turn, so replies are read between batches. */
+const BATCH = 256;
+
+interface Target {
+  ip: string;
+  family: Family | 0;
+  sent: number;
+  received: number;
+  rtts: number[];
+  late: number;
+  duplicates: number;
+  ttl: number | null;
+  unreachable: IcmpErrorReport | null;
+  ttlExceeded: IcmpErrorReport | null;
+}
+
+interface Call {
+  targets: Target[];
+  options: ProbeOptions;
+  round: number;
+  index: number;
+  roundStartedAt: number;
+  nextAt: number;
+  sending: boolean;
+  outstanding: number;
+  finished: boolean;
+  resolve: (results: TargetResult[]) => void;
+}
+
+const nowNs = (() => {
+  const epoch = process.hrtime.bigint();
+  return () => Number(process.hrtime.bigint() - epoch);
+})();
+
+function report(previous: IcmpErrorReport | null, code: number, from: string): IcmpErrorReport {
+  return { count: (previous?.count ?? 0) + 1, code, from };
+}
+
+function canonical(ip: string): { ip: string; family: Family | 0 } {
+  const parsed = parseIp(ip.trim());
+  return parsed ? { ip: formatIp(parsed), family: parsed.family } : { ip, family: 0 };
+}
+
+class Engine implements ProbeEngine {
+  readonly identifier = randomBytes(2).readUInt16BE(0);
+  private readonly nonce = randomBytes(8);
+  private readonly sockets: { 4: IcmpSocket | null; 6: IcmpSocket | null };
+  private readonly sendBuffer = Buffer.alloc(8 + MAX_PAYLOAD);
+  private readonly padSums = new Map<number, number>();
+  private readonly state = new Uint8Array(SLOTS);
+  private readonly serialOf = new Float64Array(SLOTS);
+  private readonly sentAt = new Float64Array(SLOTS);
+  private readonly targetOf = new Int32Array(SLOTS);
+  private readonly callOf: (Call | undefined)[] = new Array(SLOTS);
+  private readonly deadlines = new DeadlineQueue();
+  private readonly active: Call[] = [];
+  private readonly rate: number;
+  private readonly burst: number;
+  private readonly maxInFlight: number;
+  private tokens: number;
+  private lastRefill = nowNs();
+  private nextSeq = 0;
+  private serial = 0;
+  private inFlight = 0;
+  private rr = 0;
+  private immediate: NodeJS.Immediate | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private closing: Promise<void> | null = null;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(options: EngineOptions, v4: IcmpSocket, v6: IcmpSocket | null) {
+    this.rate = Math.max(1, options.ratePps);
+    // A 5 ms burst: the pump wakes on ~1 ms timers, so a smaller bucket could not reach the rate.
+    this.burst = Math.max(16, this.rate / 200);
+    this.tokens = this.burst;
+    this.maxInFlight = Math.min(Math.max(1, options.maxInFlight ?? 30_000), SLOTS / 2);
+    this.sockets = { 4: v4, 6: v6 };
+    this.nonce.copy(this.sendBuffer, 16);
+    for (let i = 24; i < this.sendBuffer.length; i++) this.sendBuffer[i] = i & 0xff;
+    v4.onPacket((buf, len, source) => this.receive(buf, len, source, 4));
+    v6?.onPacket((buf, len, source) => this.receive(buf, len, source, 6));
+  }
+
+  probe(targets: readonly string[], options: ProbeOptions): Promise<TargetResult[]> {
+    if (this.closing) return Promise.reject(new Error('the probe engine is closed'));
+    const size = Math.min(MAX_PAYLOAD, Math.max(MIN_PAYLOAD, Math.floor(options.size)));
+    const opts: ProbeOptions = {
+      count: Math.max(0, Math.floor(options.count)),
+      periodMs: Math.max(0, options.periodMs),
+      timeoutMs: Math.max(1, options.timeoutMs),
+      size,
+      ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
+    };
+    const list: Target[] = targets.map((raw) => ({
+      ...canonical(raw),
+      sent: 0,
+      received: 0,
+      rtts: [],
+      late: 0,
+      duplicates: 0,
+      ttl: null,
+      unreachable: null,
+      ttlExceeded: null,
+    }));
+    return new Promise((resolve) => {
+      const now = nowNs();
+      const call: Call = {
+        targets: list,
+        options: opts,
+        round: 0,
+        index: 0,
+        roundStartedAt: now,
+        nextAt: now,
+        sending: opts.count > 0 && list.length > 0,
+        outstanding: 0,
+        finished: false,
+        resolve,
+      };
+      if (!call.sending) return this.finish(call);
+      this.active.push(call);
+      this.schedule();
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = new Promise<void>((resolve) => {
+        if (this.active.length === 0) resolve();
+        else this.idleWaiters.push(resolve);
+      }).then(() => {
+        if (this.timer) clearTimeout(this.timer);
+        if (this.immediate) clearImmediate(this.immediate);
+        this.sockets[4]?.close();
+        this.sockets[6]?.close();
+      });
+    }
+    return this.closing;
+  }
+
+  private schedule(): void {
+    if (!this.immediate) this.immediate = setImmediate(() => this.pump());
+  }
+
+  private armTimer(atNs: number): void {
+    if (atNs >= this.timerAt && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = atNs;
+    const ms = Math.max(0, Math.ceil((atNs - nowNs()) / 1e6));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.pump();
+    }, ms);
+  }
+
+  private pump(): void {
+    this.immediate = null;
+    let now = nowNs();
+    this.deadlines.expireUntil(now, this.expire);
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) * this.rate) / 1e9);
+    this.lastRefill = now;
+    let budget = Math.min(BATCH, Math.floor(this.tokens), this.maxInFlight - this.inFlight);
+    let wantMore = false;
+    let earliest = Number.POSITIVE_INFINITY;
+    const n = this.active.length;
+    for (let k = 0; k < n && budget > 0; k++) {
+      // A call that finished during this loop has left `active`: indexes may run past its end.
+      const call = this.active[(this.rr + k) % n];
+      if (!call?.sending) continue;
+      if (call.nextAt > now) {
+        earliest = Math.min(earliest, call.nextAt);
+        continue;
+      }
+      const sent = this.sendFrom(call, budget);
+      if (sent < 0) {
+        // The kernel's send queue is full: try again shortly instead of spinning.
+        wantMore = false;
+        earliest = Math.min(earliest, now + 1e6);
+        break;
+      }
+      budget -= sent;
+      this.tokens -= sent;
+      if (call.sending && call.nextAt <= now) wantMore = true;
+      else if (call.sending) earliest = Math.min(earliest, call.nextAt);
+    }
+    this.rr = n === 0 ? 0 : (this.rr + 1) % n;
+    now = nowNs();
+    for (const call of this.active) {
+      if (call.sending && call.nextAt > now) earliest = Math.min(earliest, call.nextAt);
+      else if (call.sending) wantMore = true;
+    }
+    if (wantMore) {
+      if (this.tokens >= 1 && this.inFlight < this.maxInFlight) this.schedule();
+      else if (this.tokens < 1) earliest = Math.min(earliest, now + ((1 - this.tokens) * 1e9) / this.rate);
+      // Else the in-flight cap holds us: a reply or a timeout frees a slot and pumps again.
+    }
+    earliest = Math.min(earliest, this.deadlines.next());
+    if (earliest < Number.POSITIVE_INFINITY) this.armTimer(earliest);
+  }
+
+  /** Sends up to `budget` probes of `call`; returns how many, or -1 when the kernel pushed back. */
+  private sendFrom(call: Call, budget: number): number {
+    const { options } = call;
+    let sent = 0;
+    while (sent < budget) {
+      const target = call.targets[call.index]!;
+      const outcome = this.sendOne(call, target, call.index);
+      if (outcome === 'retry') return sent === 0 ? -1 : sent;
+      if (outcome === 'sent') sent++;
+      call.index++;
+      if (call.index === call.targets.length) {
+        call.index = 0;
+        call.round++;
+        if (call.round === options.count) {
+          call.sending = false;
+          this.maybeFinish(call);
+          break;
+        }
+        call.roundStartedAt = Math.max(call.roundStartedAt + options.periodMs * 1e6, nowNs());
+        call.nextAt = call.roundStartedAt;
+        if (options.periodMs > 0) break;
+      }
+    }
+    return sent;
+  }
+
+  private sendOne(call: Call, target: Target, index: number): 'sent' | 'skipped' | 'retry' {
+    const family = target.family;
+    const socket = family === 0 ? null : this.sockets[family];
+    if (!socket) {
+      // Not an IP address, or no socket for its family: a probe that could not leave is a loss.
+      target.sent++;
+      target.unreachable = report(target.unreachable, -1, 'local');
+      return 'skipped';
+    }
+    let seq = this.nextSeq;
+    while (this.state[seq] === WAITING) seq = (seq + 1) & 0xffff;
+    const size = call.options.size;
+    const buf = this.sendBuffer;
+    const epochMs = Date.now();
+    const seconds = Math.floor(epochMs / 1000);
+    buf[0] = family === 4 ? ICMP4.echoRequest : ICMP6.echoRequest;
+    buf[1] = 0;
+    buf[2] = 0;
+    buf[3] = 0;
+    buf.writeUInt16BE(this.identifier, 4);
+    buf.writeUInt16BE(seq, 6);
+    buf.writeUInt32BE(seconds, 8);
+    buf.writeUInt32BE((epochMs - seconds * 1000) * 1000, 12);
+    if (family === 4) {
+      // Only the first 24 bytes change between probes; the pad's sum is cached per size.
+      const sum = finishChecksum(onesSum(buf, 0, 24, this.padSum(size)));
+      buf[2] = sum >> 8;
+      buf[3] = sum & 0xff;
+    }
+    socket.setTtl(call.options.ttl);
+    const sentAtNs = nowNs();
+    const error = socket.send(buf, 8 + size, target.ip);
+    if (error) {
+      if (/ENOBUFS|EAGAIN|buffer space|temporarily unavailable/i.test(error.message)) return 'retry';
+      target.sent++;
+      target.unreachable = report(target.unreachable, -1, 'local');
+      return 'skipped';
+    }
+    this.nextSeq = (seq + 1) & 0xffff;
+    const serial = ++this.serial;
+    this.state[seq] = WAITING;
+    this.serialOf[seq] = serial;
+    this.sentAt[seq] = sentAtNs;
+    this.targetOf[seq] = index;
+    this.callOf[seq] = call;
+    this.inFlight++;
+    call.outstanding++;
+    target.sent++;
+    const timeoutNs = call.options.timeoutMs * 1e6;
+    this.deadlines.push(timeoutNs, sentAtNs + timeoutNs, seq, serial);
+    return 'sent';
+  }
+
+  private padSum(size: number): number {
+    let sum = this.padSums.get(size);
+    if (sum === undefined) {
+      sum = onesSum(this.sendBuffer, 24, 8 + size);
+      this.padSums.set(size, sum);
+    }
+    return sum;
+  }
+
+  private readonly expire = (seq: number, serial: number): void => {
+    if (this.serialOf[seq] !== serial || this.state[seq] !== WAITING) return;
+    this.state[seq] = EXPIRED;
+    this.settle(seq);
+  };
+
+  /** A waiting probe got its answer, an error, or its timeout. */
+  private settle(seq: number): void {
+    this.inFlight--;
+    const call = this.callOf[seq]!;
+    call.outstanding--;
+    this.maybeFinish(call);
+    if (this.active.length > 0) this.schedule();
+  }
+
+  private maybeFinish(call: Call): void {
+    if (call.sending || call.outstanding > 0 || call.finished) return;
+    const i = this.active.indexOf(call);
+    if (i >= 0) this.active.splice(i, 1);
+    this.finish(call);
+    if (this.active.length === 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private finish(call: Call): void {
+    call.finished = true;
+    call.resolve(
+      call.targets.map((t) => ({
+        ip: t.ip,
+        sent: t.sent,
+        received: t.received,
+        rttsMs: t.rtts,
+        late: t.late,
+        duplicates: t.duplicates,
+        ttl: t.ttl,
+        unreachable: t.unreachable,
+        ttlExceeded: t.ttlExceeded,
+      })),
+    );
+  }
+
+  private receive(buf: Buffer, length: number, source: string, family: Family): void {
+    const now = nowNs();
+    const packet = parsePacket(buf, length, family);
+    if (!packet || packet.id !== this.identifier) return;
+    const seq = packet.seq;
+    const state = this.state[seq]!;
+    if (state === FREE) return;
+    const call = this.callOf[seq]!;
+    if (call.finished) return;
+    const target = call.targets[this.targetOf[seq]!]!;
+    if (target.family !== family) return;
+    if (packet.kind === 'echo-reply') {
+      if (packet.checksumOk === false || packet.payloadLength < 16) return;
+      if (buf.compare(this.nonce, 0, 8, packet.payloadOffset + 8, packet.payloadOffset + 16) !== 0) return;
+      if (source !== target.ip && canonical(source).ip !== target.ip) return;
+      if (state === WAITING) {
+        this.state[seq] = ANSWERED;
+        target.received++;
+        target.rtts.push((now - this.sentAt[seq]!) / 1e6);
+        target.ttl = packet.ttl;
+        this.settle(seq);
+      } else if (state === ANSWERED) {
+        target.duplicates++;
+      } else if (state === EXPIRED) {
+        target.late++;
+      }
+      return;
+    }
+    if (packet.kind !== 'unreachable' && packet.kind !== 'time-exceeded') return;
+    if (state !== WAITING) return;
+    // The quoted request must be ours to this very target, not one to another host with our id.
+    const quotedDst =
+      family === 4 ? readIpv4(buf, packet.originalDstOffset) : readIpv6(buf, packet.originalDstOffset);
+    if (quotedDst !== target.ip) return;
+    const from = family === 4 ? source : canonical(source).ip;
+    if (packet.kind === 'unreachable') target.unreachable = report(target.unreachable, packet.code, from);
+    else target.ttlExceeded = report(target.ttlExceeded, packet.code, from);
+    this.state[seq] = FAILED;
+    this.settle(seq);
+  }
+}
+
+/**
+ * Opens the raw sockets and returns a running engine. Throws RawSocketPermissionError (from
+ * ./errors.ts) without root or CAP_NET_RAW. IPv6 is optional: on a host without it, IPv6 targets
+ * come back as unreachable from 'local'.
+ */
+export async function openProbeEngine(options: EngineOptions): Promise<ProbeEngine> {
+  const v4 = new IcmpSocket({
+    family: 4,
+    acceptTypes: [ICMP4.echoReply, ICMP4.unreachable, ICMP4.timeExceeded],
+  });
+  let v6: IcmpSocket | null = null;
+  try {
+    v6 = new IcmpSocket({
+      family: 6,
+      acceptTypes: [ICMP6.echoReply, ICMP6.unreachable, ICMP6.timeExceeded],
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_RAW_SOCKET_PERMISSION') {
+      v4.close();
+      throw error;
+    }
+  }
+  return new Engine(options, v4, v6);
+}

@@ -57,9 +57,12 @@ const scenarios: Scenario[] = [
 
 function targetsOf(s: Scenario): string[] {
   const out: string[] = [];
-  for (let i = 0; i < s.targets; i++)
-    out.push(`${s.firstOctets[0]}.${s.firstOctets[1] + (i >> 16)}.${(i >> 8) & 255}.${i & 255 || 1}`);
-  return [...new Set(out)];
+  for (let n = 1; out.length < s.targets; n++) {
+    const last = n & 255;
+    if (last === 0 || last === 255) continue;
+    out.push(`${s.firstOctets[0]}.${s.firstOctets[1] + (n >> 16)}.${(n >> 8) & 255}.${last}`);
+  }
+  return out;
 }
 
 function cpuTicks(pid: number): number {

@@ -56,7 +56,7 @@ export function loadConfig(env: Env = process.env): AgentConfig {
     spoolMaxBytes: int(env, 'PING_AGENT_SPOOL_MAX_MB', 64, 1, 100_000) * 1024 * 1024,
     metricsAddr: metricsAddr(env),
     logLevel: logLevel(env),
-    requestTimeoutMs: int(env, 'PING_AGENT_REQUEST_TIMEOUT_MS', 10_000, 100, 120_000),
+    requestTimeoutMs: int(env, 'PING_AGENT_REQUEST_TIMEOUT_MS', 5_000, 100, 120_000),
     configPollMs: int(env, 'PING_AGENT_CONFIG_POLL_MS', 2_000, 100, 60_000),
     resyncS: int(env, 'PING_AGENT_RESYNC_S', 60, 1, 3_600),
   };

@@ -46,6 +46,7 @@ export class ResultWriter {
   private draining: Promise<void> | null = null;
   private readonly backoff = new Backoff({ baseMs: 500, capMs: 30_000 });
   private readonly stopping = new AbortController();
+  private failing = false;
   readonly stats: WriterStats = { written: 0, writeFailures: 0, refused: 0 };
 
   constructor(
@@ -90,10 +91,12 @@ export class ResultWriter {
       await pipeline.exec();
       this.stats.written += batch.length;
       this.backoff.reset();
+      this.failing = false;
       return 'done';
     } catch (error) {
       this.stats.writeFailures += 1;
       if (isRetryable(error)) {
+        this.failing = true;
         this.log.warn(
           { err: (error as Error).message, commands: batch.length },
           'result write failed; spooling',
@@ -156,12 +159,16 @@ export class ResultWriter {
     }
   }
 
-  /** Waits for queued writes; stops the background replay (what is left stays on disk). */
+  /**
+   * Waits for queued writes and stops the background replay. One last replay is tried only when
+   * Redis answered the last request: at a stop during an outage, the spool stays on disk for the
+   * next start instead of holding the stop for another timeout.
+   */
   async close(): Promise<void> {
-    await this.chain;
-    if (!this.spool.isEmpty) await this.drainOnce().catch(() => false);
     this.stopping.abort();
+    await this.chain;
     await this.draining;
+    if (!this.spool.isEmpty && !this.failing) await this.drainOnce().catch(() => false);
   }
 
   get pendingSpool(): boolean {

@@ -20,6 +20,18 @@ export function groupStore({ redis, keys }: StoreContext) {
       return sortedStrings(await redis.smembers(keys.groupsList()));
     },
 
+    /** How many IPs each group holds, in one round trip. */
+    async sizes(groups: readonly string[]): Promise<Map<string, number>> {
+      const out = new Map<string, number>();
+      if (groups.length === 0) return out;
+      const p = redis.pipeline();
+      for (const g of groups) p.scard(keys.group(g));
+      const results = (await p.exec()) as number[];
+      groups.forEach((g, i) => {
+        out.set(g, Number(results[i] ?? 0));
+      });
+      return out;
+    },
     /** The group's IPs, or null when the group does not exist (neither listed nor populated). */
     async get(group: string): Promise<string[] | null> {
       const p = redis.pipeline();

@@ -62,7 +62,7 @@ export function jobStore({ redis, keys }: StoreContext) {
   };
 }
 
-function readJob(key: string, name: string, raw: string | null | undefined): StoredJob {
+export function readJob(key: string, name: string, raw: string | null | undefined): StoredJob {
   if (raw === null || raw === undefined) return { name, problem: `${key} is listed but does not exist` };
   try {
     const job = parseStored(jobValueSchema, raw, key)!;

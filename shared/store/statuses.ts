@@ -59,7 +59,7 @@ export function statusStore({ redis, keys }: StoreContext) {
   };
 }
 
-function readStatus(key: string, raw: unknown): IpStatus | null {
+export function readStatus(key: string, raw: unknown): IpStatus | null {
   try {
     return parseStored(ipStatusSchema, raw, key);
   } catch (error) {

@@ -1,0 +1,95 @@
+import { Redis } from '@upstash/redis/cloudflare';
+import type { Context } from 'hono';
+import { createStore, type Store } from '../shared/store.ts';
+import { apiError } from './errors.ts';
+
+// The one place the Worker's bindings are read and checked. Each part of the app asks only for
+// what it needs, so a Worker without WEBHOOK_SECRET still serves everything but webhooks, and
+// /v1/health needs nothing but Redis. A missing binding is a server misconfiguration: 500 naming it.
+
+export interface Bindings {
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Read-write bearer token(s): one, or two separated by space or comma while rotating. */
+  API_TOKEN?: string;
+  /** Read-only bearer token(s), same form. */
+  READ_TOKEN?: string;
+  /** Standard Webhooks secret, `whsec_<base64 key>`; several space-separated while rotating. */
+  WEBHOOK_SECRET?: string;
+  /** Namespace prefix for every key, so deployments can share a database. */
+  KEY_PREFIX?: string;
+}
+
+export type AppEnv = { Bindings: Bindings; Variables: { store?: Store; access?: 'read' | 'write' } };
+export type AppContext = Context<AppEnv>;
+
+function required(env: Bindings | undefined, name: keyof Bindings): string {
+  const value = env?.[name]?.trim();
+  if (!value) {
+    throw apiError(
+      500,
+      'config',
+      `the Worker binding ${name} is not set; add it with "wrangler secret put ${name}" (or to .dev.vars locally)`,
+      { binding: name },
+    );
+  }
+  return value;
+}
+
+function configError(name: keyof Bindings, problem: string): never {
+  throw apiError(500, 'config', `the Worker binding ${name} ${problem}`, { binding: name });
+}
+
+/** Splits a binding holding one or two values (rotation) by spaces or commas. */
+export function splitValues(raw: string): string[] {
+  return raw.split(/[\s,]+/).filter((v) => v.length > 0);
+}
+
+export function tokenBindings(env: Bindings | undefined): { write: string[]; read: string[] } {
+  const write = splitValues(required(env, 'API_TOKEN'));
+  const read = env?.READ_TOKEN?.trim() ? splitValues(env.READ_TOKEN) : [];
+  return { write, read };
+}
+
+export function webhookSecretBinding(env: Bindings | undefined): string[] {
+  const secrets = splitValues(required(env, 'WEBHOOK_SECRET'));
+  for (const s of secrets) {
+    if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s)) {
+      configError('WEBHOOK_SECRET', 'must be "whsec_" followed by a base64 key');
+    }
+  }
+  return secrets;
+}
+
+function redisBindings(env: Bindings | undefined): { url: string; token: string; prefix: string } {
+  const url = required(env, 'UPSTASH_REDIS_REST_URL');
+  if (!/^https?:\/\/[^\s]+$/.test(url))
+    configError('UPSTASH_REDIS_REST_URL', `is not an http(s) URL: "${url}"`);
+  const token = required(env, 'UPSTASH_REDIS_REST_TOKEN');
+  const prefix = env?.KEY_PREFIX?.trim() ?? '';
+  if (!/^[A-Za-z0-9:._-]*$/.test(prefix)) {
+    configError('KEY_PREFIX', 'may hold only letters, digits, ":", ".", "_" and "-"');
+  }
+  return { url, token, prefix };
+}
+
+/**
+ * The request's store. Env arrives per request on Workers, so there is no module-level client;
+ * the client is made once per request (it holds no connection, only fetch settings).
+ */
+export function storeOf(c: AppContext): Store {
+  const existing = c.get('store');
+  if (existing) return existing;
+  const { url, token, prefix } = redisBindings(c.env);
+  const redis = new Redis({
+    url,
+    token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    // One quick retry covers a dropped keep-alive connection without holding a request for seconds.
+    retry: { retries: 1, backoff: () => 50 },
+  });
+  const store = createStore(redis, { prefix });
+  c.set('store', store);
+  return store;
+}

@@ -1,0 +1,4 @@
+// The Worker entry: wrangler.toml's `main`.
+import { app } from './app.ts';
+
+export default app;

@@ -1,0 +1,194 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { HISTORY } from '../../shared/store.ts';
+import { measure } from '../check/verdict.ts';
+import { storeOf } from '../env.ts';
+import { pathIp } from '../ip-input.ts';
+import { newRouter } from '../router.ts';
+import {
+  agentName,
+  agentParams,
+  commonErrors,
+  errorResponse,
+  groupParams,
+  ipStatusBody,
+  json,
+} from '../schemas.ts';
+import { noGroup } from './groups.ts';
+
+// What the agents measured: one agent's statuses and err list, a group seen by every agent that
+// probes it, and one IP's history ready to plot.
+
+export const reports = newRouter();
+
+const tags = ['reports'];
+const security = [{ bearer: [] }];
+
+reports.openapi(
+  createRoute({
+    method: 'get',
+    path: '/agents/{agent}/ips',
+    tags,
+    security,
+    summary: 'A page of the agent\'s IP statuses (SCAN; follow `cursor` until it is "0")',
+    request: {
+      params: agentParams,
+      query: z.strictObject({
+        cursor: z
+          .string()
+          .regex(/^[0-9]{1,20}$/, 'must be a cursor from a previous page')
+          .optional(),
+        count: z
+          .string()
+          .regex(/^[0-9]{1,4}$/, 'must be a whole number from 1 to 1000')
+          .transform(Number)
+          .refine((n) => n >= 1 && n <= 1000, 'must be from 1 to 1000')
+          .optional()
+          .openapi({ type: 'string' }),
+      }),
+    },
+    responses: {
+      200: json(
+        z.object({ agent: z.string(), cursor: z.string(), statuses: z.array(ipStatusBody) }),
+        'a page',
+      ),
+      ...commonErrors,
+    },
+  }),
+  async (c) => {
+    const { agent } = c.req.valid('param');
+    const { cursor, count } = c.req.valid('query');
+    const page = await storeOf(c).statuses.page(agent, cursor ?? '0', count ?? 200);
+    return c.json({ agent, cursor: page.cursor, statuses: page.statuses }, 200);
+  },
+);
+
+reports.openapi(
+  createRoute({
+    method: 'get',
+    path: '/agents/{agent}/errors',
+    tags,
+    security,
+    summary: "The agent's err list, each IP with its status",
+    request: { params: agentParams },
+    responses: {
+      200: json(
+        z.object({
+          agent: z.string(),
+          errors: z.array(z.object({ ip: z.string(), status: ipStatusBody.nullable() })),
+        }),
+        'the err list',
+      ),
+      ...commonErrors,
+    },
+  }),
+  async (c) => {
+    const { agent } = c.req.valid('param');
+    const store = storeOf(c);
+    const ips = await store.statuses.errList(agent);
+    const statuses = await store.statuses.get(agent, ips);
+    return c.json({ agent, errors: ips.map((ip) => ({ ip, status: statuses.get(ip) ?? null })) }, 200);
+  },
+);
+
+reports.openapi(
+  createRoute({
+    method: 'get',
+    path: '/groups/{group}/report',
+    tags,
+    security,
+    summary: "Every agent's view of every IP of the group",
+    request: { params: groupParams },
+    responses: {
+      200: json(
+        z.object({
+          group: z.string(),
+          agents: z.array(z.object({ name: z.string(), online: z.boolean(), jobs: z.array(z.string()) })),
+          ips: z.array(
+            z.object({
+              ip: z.string(),
+              agents: z.record(
+                z.string(),
+                z
+                  .object({
+                    loss: z.number().nullable(),
+                    rtt_ms: z.number().nullable(),
+                    age_s: z.number().nullable(),
+                    err: z.string().nullable(),
+                  })
+                  .nullable(),
+              ),
+            }),
+          ),
+        }),
+        'the report; an agent maps to null for an IP it has no status of',
+      ),
+      404: errorResponse('no such group'),
+      ...commonErrors,
+    },
+  }),
+  async (c) => {
+    const { group } = c.req.valid('param');
+    const view = await storeOf(c).groupView.read(group);
+    if (!view) throw noGroup(group);
+    const now = Date.now();
+    const ips = view.ips.map((ip) => ({
+      ip,
+      agents: Object.fromEntries(
+        view.agents.map((a) => {
+          const status = view.statuses.get(a.name)?.get(ip);
+          return [a.name, status ? { ...measure(status, now), err: status.err } : null];
+        }),
+      ),
+    }));
+    return c.json({ group, agents: view.agents, ips }, 200);
+  },
+);
+
+const RANGES = {
+  '1h': { resolution: 'minute', seconds: 3600 },
+  '24h': { resolution: 'minute', seconds: 24 * 3600 },
+  '30d': { resolution: 'hour', seconds: 30 * 24 * 3600 },
+} as const;
+
+reports.openapi(
+  createRoute({
+    method: 'get',
+    path: '/agents/{agent}/ips/{ip}/history',
+    tags,
+    security,
+    summary: 'Per-minute (1h, 24h) or per-hour (30d) buckets of one IP, oldest first',
+    request: {
+      params: z.object({
+        agent: agentName.openapi({ param: { name: 'agent', in: 'path' } }),
+        ip: z
+          .string()
+          .max(64)
+          .openapi({ param: { name: 'ip', in: 'path' }, example: '198.18.0.1' }),
+      }),
+      query: z.strictObject({ range: z.enum(['1h', '24h', '30d']).optional() }),
+    },
+    responses: {
+      200: json(
+        z.object({
+          agent: z.string(),
+          ip: z.string(),
+          range: z.string(),
+          resolution: z.string(),
+          bucket_s: z.number(),
+          points: z.array(z.looseObject({ t: z.number() })),
+        }),
+        'the points',
+      ),
+      ...commonErrors,
+    },
+  }),
+  async (c) => {
+    const { agent, ip: rawIp } = c.req.valid('param');
+    const ip = pathIp(rawIp);
+    const range = c.req.valid('query').range ?? '1h';
+    const { resolution, seconds } = RANGES[range];
+    const now = Math.floor(Date.now() / 1000);
+    const points = await storeOf(c).history.range(agent, ip, resolution, now - seconds, now);
+    return c.json({ agent, ip, range, resolution, bucket_s: HISTORY[resolution].bucketSeconds, points }, 200);
+  },
+);

@@ -1,0 +1,101 @@
+import { apiError } from '../errors.ts';
+
+// Standard Webhooks verification: the sender signs "{webhook-id}.{webhook-timestamp}.{raw body}"
+// with HMAC-SHA256 under the key inside `whsec_<base64>` and sends `v1,<base64 signature>`, several
+// space-separated while keys rotate. WebCrypto does the work, so this runs on Workers and Node alike.
+
+/** How far the sender's clock may be from ours, either way. */
+export const TOLERANCE_SECONDS = 5 * 60;
+
+export interface SignedHeaders {
+  id: string;
+  timestamp: string;
+  signature: string;
+}
+
+export function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+/** HMAC-SHA256 of the signed content, base64: what `v1,` is followed by. */
+export async function sign(secret: string, id: string, timestamp: string, body: string): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    'raw',
+    base64ToBytes(secret.replace(/^whsec_/, '')),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
+  const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
+  return bytesToBase64(new Uint8Array(mac));
+}
+
+/** Checks headers, clock and signature; throws the 400/401 that says which one is wrong. */
+export async function verifySignature(
+  secrets: readonly string[],
+  headers: Partial<SignedHeaders>,
+  body: string,
+  nowSeconds: number,
+): Promise<SignedHeaders> {
+  const { id, timestamp, signature } = headers;
+  const missing = [
+    id ? null : 'webhook-id',
+    timestamp ? null : 'webhook-timestamp',
+    signature ? null : 'webhook-signature',
+  ].filter((h) => h !== null);
+  if (missing.length > 0) {
+    throw apiError(401, 'unauthorized', `a signed webhook needs the header(s) ${missing.join(', ')}`, {
+      headers: missing,
+    });
+  }
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id!)) {
+    throw apiError(400, 'invalid_request', 'webhook-id must be 1-128 letters, digits, ".", "_", ":" or "-"');
+  }
+  if (!/^[0-9]{1,12}$/.test(timestamp!)) {
+    throw apiError(
+      400,
+      'invalid_request',
+      `webhook-timestamp must be Unix seconds, not "${timestamp!.slice(0, 40)}"`,
+    );
+  }
+  const skew = nowSeconds - Number(timestamp);
+  if (Math.abs(skew) > TOLERANCE_SECONDS) {
+    throw apiError(
+      401,
+      'timestamp_out_of_range',
+      `webhook-timestamp is ${Math.abs(skew)} s off; at most ${TOLERANCE_SECONDS} s allowed`,
+      {
+        skew_s: skew,
+      },
+    );
+  }
+  const offered = signature!
+    .split(' ')
+    .filter((s) => s.startsWith('v1,'))
+    .map((s) => s.slice(3));
+  let valid = false;
+  for (const secret of secrets) {
+    const expected = await sign(secret, id!, timestamp!, body);
+    // Every offered signature is compared in full, so timing does not reveal a matching prefix.
+    for (const candidate of offered) if (sameText(candidate, expected)) valid = true;
+  }
+  if (!valid)
+    throw apiError(401, 'invalid_signature', 'no webhook-signature matches the body under WEBHOOK_SECRET');
+  return { id: id!, timestamp: timestamp!, signature: signature! };
+}
+
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}

@@ -1,0 +1,299 @@
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { cleanupStaleLabs, deleteNetns, releaseSlot, takeSlot } from './lab-slots.ts';
+
+// The network lab: real packets across a real (virtual) network, for tests and benchmarks.
+//
+//   const lab = await createLab({ targets: 3, ipv6: true });
+//   lab.targets     IPv4 target addresses  (198.18.N.128 + i; the bench: 198.19.0.0/16)
+//   lab.targets6    IPv6 target addresses  (fd00:1ab:N:1::1 + i), [] without `ipv6`
+//   await lab.setLoss(ip | 'all', pct)     drop pct% of echo requests (nftables numgen)
+//   await lab.clearLoss()
+//   await lab.makeUnreachable(ip)          answer echo requests with host/address-unreachable
+//   await lab.setResponder({ delayMs, forge, duplicate })  our own echo responder instead of the
+//                                          kernel's: exact delay, forged or duplicated replies
+//   await lab.setDelay(ms)                 shorthand for setResponder({ delayMs: ms })
+//   await lab.stopResponder()              back to the kernel's replies
+//   lab.exec(cmd, args)                    run a command inside the target namespace
+//   await lab.close()                      remove everything (also done at process exit)
+//
+// Topology: the root namespace (where the code under test runs) reaches one target namespace
+// through a veth pair; inside it a local route makes every address of the target range answer.
+// Each lab takes a slot (see lab-slots.ts) so parallel labs never share a subnet or a route:
+// slot N is 198.18.N.0/24 and fd00:1ab:N::/48; the benchmark's slot 0 uses 198.19.0.0/16.
+// Needs root, iproute2 and nft (see require-lab.ts). No tc/netem: loss is nftables, delay is ours.
+
+const run = promisify(execFile);
+const RESPONDER = fileURLToPath(new URL('./echo-responder.ts', import.meta.url));
+const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url));
+
+export interface LabOptions {
+  /** How many IPv4 targets (at most 127; with `bench`, up to 65,000). */
+  targets?: number;
+  /** Also give the namespace IPv6 targets, as many as `targets6` (default: same as targets). */
+  ipv6?: boolean;
+  targets6?: number;
+  /** Take the benchmark slot and its 198.19.0.0/16 range (one benchmark at a time). */
+  bench?: boolean;
+}
+
+export interface ResponderOptions {
+  delayMs?: number;
+  /** nonce: payload altered; source: reply from another address; checksum: broken ICMP checksum. */
+  forge?: 'nonce' | 'source' | 'checksum';
+  /** Send every reply twice. */
+  duplicate?: boolean;
+}
+
+export interface Lab {
+  readonly netns: string;
+  readonly slot: number;
+  readonly targets: string[];
+  readonly targets6: string[];
+  /** An address in the lab's range that is not a target, used by forged-source replies. */
+  readonly spareAddress: string;
+  readonly spareAddress6: string;
+  setLoss(ip: string | 'all', percent: number): Promise<void>;
+  clearLoss(): Promise<void>;
+  makeUnreachable(ip: string): Promise<void>;
+  setResponder(options: ResponderOptions): Promise<void>;
+  setDelay(ms: number): Promise<void>;
+  stopResponder(): Promise<void>;
+  exec(command: string, args: string[]): Promise<string>;
+  close(): Promise<void>;
+}
+
+const open = new Set<() => void>();
+process.once('exit', () => {
+  for (const close of open) close();
+});
+
+async function ip(args: string[], input?: string): Promise<void> {
+  if (input === undefined) {
+    await run('ip', args);
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('ip', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`ip ${args.join(' ')}: ${err.trim()}`)),
+    );
+    child.stdin.end(input);
+  });
+}
+
+function v4Targets(slot: number, bench: boolean, count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    if (bench) out.push(`198.19.${Math.floor((i + 1) / 256)}.${(i + 1) % 256}`);
+    else out.push(`198.18.${slot}.${128 + i}`);
+  }
+  return out;
+}
+
+export async function createLab(options: LabOptions = {}): Promise<Lab> {
+  const bench = options.bench ?? false;
+  const count = options.targets ?? 1;
+  const count6 = options.ipv6 ? (options.targets6 ?? count) : 0;
+  const limit = bench ? 65_000 : 127;
+  if (count < 1 || count > limit) throw new Error(`createLab: targets must be 1..${limit}, not ${count}`);
+  cleanupStaleLabs();
+  const netnsFor = (slot: number) =>
+    `pa-lab-${slot}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+  let netns = '';
+  const slot = takeSlot(bench, (s) => {
+    netns = netnsFor(s);
+    return netns;
+  });
+  const rootIf = `palab${slot}r`;
+  const labIf = `palab${slot}t`;
+  const hex = slot.toString(16);
+  const range4 = bench ? '198.19.0.0/16' : `198.18.${slot}.128/25`;
+  const range6 = `fd00:1ab:${hex}:1::/64`;
+  const targets = v4Targets(slot, bench, count);
+  const targets6 = Array.from({ length: count6 }, (_, i) => `fd00:1ab:${hex}:1::${(i + 1).toString(16)}`);
+  const spareAddress = bench ? '198.19.255.254' : `198.18.${slot}.254`;
+  const spareAddress6 = `fd00:1ab:${hex}:1::ffff`;
+
+  let responder: ChildProcess | null = null;
+  let closed = false;
+  const closeSync = () => {
+    if (closed) return;
+    closed = true;
+    responder?.kill('SIGKILL');
+    deleteNetns(netns);
+    // A root-side veth left by a half-built lab (the namespace end normally takes it along).
+    try {
+      execFileSync('ip', ['link', 'del', rootIf], { stdio: 'ignore' });
+    } catch {
+      // Gone with the namespace.
+    }
+    releaseSlot(slot);
+  };
+  open.add(closeSync);
+
+  const nsExec = async (command: string, args: string[]) =>
+    (await run('ip', ['netns', 'exec', netns, command, ...args], { maxBuffer: 16 * 1024 * 1024 })).stdout;
+  const sysctl = (settings: string[]) => nsExec('sysctl', ['-q', '-e', '-w', ...settings]);
+  let nftReady = false;
+  const nft = async (script: string) => {
+    if (!nftReady) {
+      nftReady = true;
+      await nft(
+        'table inet lab {\n' +
+          ' chain loss { type filter hook input priority 0; policy accept; }\n' +
+          ' chain refuse { type filter hook input priority 10; policy accept; }\n' +
+          '}\n',
+      );
+    }
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('ip', ['netns', 'exec', netns, 'nft', '-f', '-'], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+      });
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`nft: ${err.trim()}`))));
+      child.stdin.end(script);
+    });
+  };
+
+  try {
+    await ip(['netns', 'add', netns]);
+    const root = [
+      `link add ${rootIf} type veth peer name ${labIf} netns ${netns}`,
+      `addr add 198.18.${slot}.1/30 dev ${rootIf}`,
+      `link set ${rootIf} up`,
+    ];
+    if (count6 > 0) root.push(`addr add fd00:1ab:${hex}::1/64 dev ${rootIf} nodad`);
+    await ip(['-batch', '-'], `${root.join('\n')}\n`);
+    const inside = [
+      'link set lo up',
+      `addr add 198.18.${slot}.2/30 dev ${labIf}`,
+      `link set ${labIf} up`,
+      `route add default via 198.18.${slot}.1`,
+      `route add local ${range4} dev lo`,
+    ];
+    if (count6 > 0) {
+      inside.push(
+        `addr add fd00:1ab:${hex}::2/64 dev ${labIf} nodad`,
+        `route add ::/0 via fd00:1ab:${hex}::1`,
+        `route add local ${range6} dev lo`,
+      );
+    }
+    await ip(['-n', netns, '-batch', '-'], `${inside.join('\n')}\n`);
+    const routes = [`route add ${range4} via 198.18.${slot}.2`];
+    if (count6 > 0) routes.push(`route add ${range6} via fd00:1ab:${hex}::2`);
+    await ip(['-batch', '-'], `${routes.join('\n')}\n`);
+    // Errors the lab provokes must not be rate limited away, nor replies to a busy benchmark.
+    await sysctl([
+      'net.ipv4.icmp_ratelimit=0',
+      'net.ipv6.icmp.ratelimit=0',
+      'net.ipv4.icmp_msgs_per_sec=10000000',
+      'net.ipv4.icmp_msgs_burst=10000000',
+    ]);
+  } catch (error) {
+    closeSync();
+    open.delete(closeSync);
+    throw error;
+  }
+
+  const family = (address: string) => (address.includes(':') ? 'ip6' : 'ip');
+  const icmpOf = (address: string) => (address.includes(':') ? 'icmpv6' : 'icmp');
+
+  const stopResponder = async () => {
+    const child = responder;
+    if (!child) return;
+    responder = null;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    await sysctl(['net.ipv4.icmp_echo_ignore_all=0', 'net.ipv6.icmp.echo_ignore_all=0']);
+  };
+
+  const setResponder = async (settings: ResponderOptions) => {
+    await stopResponder();
+    await sysctl(['net.ipv4.icmp_echo_ignore_all=1', 'net.ipv6.icmp.echo_ignore_all=1']);
+    const args = [RUN_TS, RESPONDER, '--delay', String(settings.delayMs ?? 0)];
+    if (settings.forge) args.push('--forge', settings.forge);
+    if (settings.duplicate) args.push('--duplicate');
+    if (targets6[0]) args.push('--source6', targets6[0]);
+    args.push('--wrong-source', spareAddress, '--wrong-source6', spareAddress6);
+    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    responder = child;
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      const timer = setTimeout(() => reject(new Error(`echo responder did not start: ${err}`)), 15_000);
+      child.stderr!.on('data', (d) => {
+        err += d;
+      });
+      child.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`echo responder exited (${code}): ${err.trim()}`));
+      });
+    });
+  };
+
+  return {
+    netns,
+    slot,
+    targets,
+    targets6,
+    spareAddress,
+    spareAddress6,
+    async setLoss(target, percent) {
+      const pct = Math.max(0, Math.min(100, Math.round(percent)));
+      if (pct === 0) return;
+      // numgen's range is 0..99: 100% is a plain drop.
+      const chance = pct === 100 ? '' : `numgen random mod 100 < ${pct} `;
+      const rules =
+        target === 'all'
+          ? [
+              `add rule inet lab loss icmp type echo-request ${chance}drop`,
+              `add rule inet lab loss icmpv6 type echo-request ${chance}drop`,
+            ]
+          : [
+              `add rule inet lab loss ${family(target)} daddr ${target} ${icmpOf(target)} type echo-request ${chance}drop`,
+            ];
+      await nft(`${rules.join('\n')}\n`);
+    },
+    async clearLoss() {
+      if (nftReady) await nft('flush chain inet lab loss\n');
+    },
+    async makeUnreachable(target) {
+      const how = target.includes(':') ? 'icmpv6 type addr-unreachable' : 'icmp type host-unreachable';
+      await nft(
+        `add rule inet lab refuse ${family(target)} daddr ${target} ${icmpOf(target)} type echo-request reject with ${how}\n`,
+      );
+    },
+    setResponder,
+    setDelay: (ms) => setResponder({ delayMs: ms }),
+    stopResponder,
+    exec: nsExec,
+    async close() {
+      if (closed) return;
+      await stopResponder().catch(() => {});
+      closeSync();
+      open.delete(closeSync);
+    },
+  };
+}
+
+export { cleanupStaleLabs };

@@ -5,6 +5,8 @@ import { type ApiHarness, snapshot, startApiHarness, TOKENS } from './testing/ap
 // Rules every route shares: auth, body limits, the error envelope, health, OpenAPI, config errors.
 
 let api: ApiHarness;
+// biome-ignore lint/suspicious/noExplicitAny: error bodies are read field by field
+type ErrorBody = { error: any };
 
 beforeAll(async () => {
   api = await startApiHarness();
@@ -13,14 +15,15 @@ afterAll(() => api?.close());
 
 describe('auth', () => {
   it('answers 401 without a token, with a wrong one, or with another scheme', async () => {
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { authorization: 'Bearer nope' },
       { authorization: `Basic ${TOKENS.write}` },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const res = await api.raw('/v1/groups', { headers });
       expect(res.status).toBe(401);
-      expect((await res.json()).error.type).toBe('unauthorized');
+      expect(((await res.json()) as ErrorBody).error.type).toBe('unauthorized');
     }
     // A prefix of a valid token is not valid.
     expect((await api.call('GET', '/v1/groups', { token: TOKENS.write.slice(0, -1) })).status).toBe(401);
@@ -95,7 +98,7 @@ describe('errors', () => {
       const env = { ...api.env, [binding]: undefined };
       const res = await api.raw('/v1/groups', { headers: { authorization: `Bearer ${TOKENS.write}` } }, env);
       expect(res.status).toBe(500);
-      const body = await res.json();
+      const body = (await res.json()) as ErrorBody;
       expect(body.error).toMatchObject({ type: 'config', binding });
       expect(JSON.stringify(body)).not.toMatch(/at .*\.ts/);
     }

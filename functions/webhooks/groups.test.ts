@@ -97,7 +97,7 @@ describe('POST /v1/webhooks/groups/{group}', () => {
       body,
     });
     expect(unsigned.status).toBe(401);
-    expect((await unsigned.json()).error.headers).toEqual([
+    expect(((await unsigned.json()) as { error: { headers: string[] } }).error.headers).toEqual([
       'webhook-id',
       'webhook-timestamp',
       'webhook-signature',
@@ -128,6 +128,9 @@ describe('POST /v1/webhooks/groups/{group}', () => {
       env,
     );
     expect(res.status).toBe(500);
-    expect((await res.json()).error).toMatchObject({ type: 'config', binding: 'WEBHOOK_SECRET' });
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({
+      type: 'config',
+      binding: 'WEBHOOK_SECRET',
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 // The local stack's processes: each child's output is prefixed with its name, and stopping the
@@ -50,10 +51,20 @@ export class ChildSet {
     this.stopping = true;
     for (const child of [...this.children].reverse()) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) continue;
+      // wrangler starts workerd in a process group of its own: note every descendant now, so
+      // that none outlives the stack when its parent is gone.
+      const family = descendants(child.process.pid!);
       signalGroup(child, 'SIGTERM');
       const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
       await child.exited;
       clearTimeout(timer);
+      for (const pid of family) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
     }
   }
 }
@@ -65,6 +76,38 @@ function signalGroup(child: Child, signal: NodeJS.Signals): void {
   } catch {
     child.process.kill(signal);
   }
+}
+
+/** Every process below `root`, from /proc (empty where there is no /proc). */
+function descendants(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        // The command name may contain spaces and parentheses; the fields after its last ')' do not.
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        parentOf.set(Number(entry), ppid);
+      } catch {
+        // the process ended while we looked
+      }
+    }
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.pop()!;
+    for (const [pid, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(pid);
+        queue.push(pid);
+      }
+    }
+  }
+  return found;
 }
 
 /** Polls `check` until it resolves true, or fails with a message naming what never came up. */

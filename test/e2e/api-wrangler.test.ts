@@ -62,7 +62,6 @@ async function http(method: string, path: string, body?: unknown, token = API_TO
 
 async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  const last: unknown = null;
   while (Date.now() < deadline) {
     const value = await probe();
     if (value !== null) return value;

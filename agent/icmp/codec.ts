@@ -129,6 +129,20 @@ export function parsePacket(buf: Uint8Array, length: number, family: Family): Pa
   };
 }
 
+/**
+ * The hot path for the one packet kind that arrives by the thousand: when `buf` holds a
+ * well-formed echo reply (with a valid checksum for IPv4), returns the offset of its ICMP message,
+ * else -1. Allocates nothing; anything else goes through parsePacket.
+ */
+export function echoReplyOffset(buf: Uint8Array, length: number, family: Family): number {
+  const end = Math.min(length, buf.length);
+  if (family === 6) return end >= 8 && buf[0] === ICMP6.echoReply ? 0 : -1;
+  if (end < 28 || buf[0]! >> 4 !== 4 || buf[9] !== IPPROTO_ICMP) return -1;
+  const at = (buf[0]! & 0x0f) * 4;
+  if (at < 20 || end < at + 8 || buf[at] !== ICMP4.echoReply) return -1;
+  return checksum(buf, at, end) === 0 ? at : -1;
+}
+
 export interface EchoFields {
   family: Family;
   reply: boolean;

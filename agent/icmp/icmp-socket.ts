@@ -121,6 +121,20 @@ export class IcmpSocket {
     }
   }
 
+  /**
+   * Runs `work` with stack traces off: the addon reports EAGAIN and ENOBUFS by throwing, and
+   * capturing a stack for each of those costs more than the packet itself.
+   */
+  static withoutStacks<T>(work: () => T): T {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return work();
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
   /** Sets the TTL / hop limit of the following sends; undefined restores the system default. */
   setTtl(ttl: number | undefined): void {
     const wanted = ttl ?? this.defaultTtl;
@@ -138,6 +152,10 @@ export class IcmpSocket {
   }
 
   private drain(): void {
+    IcmpSocket.withoutStacks(this.drainAll);
+  }
+
+  private readonly drainAll = (): void => {
     const wrap = this.socket.wrap;
     for (let i = 0; i < DRAIN_LIMIT && !this.closed; i++) {
       try {
@@ -147,7 +165,7 @@ export class IcmpSocket {
       }
       this.handler(this.recvBuffer, this.lastLength, this.lastSource);
     }
-  }
+  };
 
   private setFilter(types: readonly number[]): void {
     if (this.family === 4) {

@@ -104,8 +104,6 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
         log.warn({ err: (error as Error).message }, 'heartbeat failed');
       }
     };
-    await heartbeat();
-    timers.push(setInterval(heartbeat, Math.max(1_000, (config.heartbeatTtlS * 1000) / 3)));
 
     let knownVersion = Number.NaN;
     let lastSync = 0;
@@ -125,6 +123,9 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
       }
     };
     await sync('start');
+    // After the first sync, so the first heartbeat already lists the jobs.
+    await heartbeat();
+    timers.push(setInterval(heartbeat, Math.max(1_000, (config.heartbeatTtlS * 1000) / 3)));
     timers.push(
       setInterval(async () => {
         if (Date.now() - lastSync >= config.resyncS * 1000) return sync('periodic');

@@ -1,0 +1,247 @@
+import { writeFile } from 'node:fs/promises';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { keySchema } from '../shared/keys.ts';
+import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.ts';
+import { startTestBackend } from '../test/support/backend.ts';
+
+// `npm run bench:api`: requests per second and latency of the API on `wrangler dev` (the real
+// Workers runtime), beside a bare Hono route on the same runtime:
+//
+//   GET /v1/check?group=bench   a 1,000-IP group probed by 3 agents (3,000 statuses, seeded)
+//   GET /v1/groups/bench        the group's 1,000 IPs
+//   GET /v1/ping                bench/bare-worker.ts: no auth, no Redis
+//
+// Between the Worker and the gateway sits a counting proxy, so the Redis HTTP requests (round
+// trips) and commands each API request costs are counted, not estimated. Everything shares the
+// machine's cores: redis-server, the gateway, workerd, the proxy and the load client.
+//
+// Options: --seconds N per phase (default 5, at most 15); --concurrency N (default 8).
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const arg = (name: string, fallback: number, max: number) => {
+  const i = process.argv.indexOf(name);
+  const value = i > 0 ? Number(process.argv[i + 1]) : fallback;
+  return Math.min(max, Math.max(1, Number.isFinite(value) ? value : fallback));
+};
+const SECONDS = arg('--seconds', 5, 15);
+const CONCURRENCY = arg('--concurrency', 8, 64);
+const TOKEN = 'bench-api-token';
+const AGENTS = ['bench-a', 'bench-b', 'bench-c'];
+const IPS = Array.from({ length: 1000 }, (_, i) => `198.18.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+
+interface Counts {
+  requests: number;
+  commands: number;
+}
+
+/** Forwards the Worker's Redis requests to the gateway, counting requests and commands. */
+async function countingProxy(target: string) {
+  const counts: Counts = { requests: 0, commands: 0 };
+  const upstream = new URL(target);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      counts.requests++;
+      try {
+        const parsed = JSON.parse(body.toString('utf8')) as unknown[];
+        // `/pipeline` and `/multi-exec` carry an array of commands; `/` carries one command.
+        counts.commands += req.url === '/pipeline' || req.url === '/multi-exec' ? parsed.length : 1;
+      } catch {
+        counts.commands++;
+      }
+      const forward = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstream.host, 'content-length': String(body.length) },
+          agent,
+        },
+        (up: IncomingMessage) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      forward.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, counts, close: () => new Promise((r) => server.close(r)) };
+}
+
+interface Phase {
+  what: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+  redisRequests: number | null;
+  redisCommands: number | null;
+}
+
+/** Keep-alive GETs from CONCURRENCY loops for `seconds`; latencies in ms. */
+async function load(base: string, path: string, seconds: number, token: string | null) {
+  const url = new URL(path, base);
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const one = () =>
+    new Promise<number>((done) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          agent,
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => done(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', () => done(0));
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const started = performance.now();
+        const status = await one();
+        latencies.push(performance.now() - started);
+        if (status !== 200) errors++;
+      }
+    }),
+  );
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99), requests: latencies.length, errors };
+}
+
+async function seed(redis: Awaited<ReturnType<typeof startTestBackend>>['redis']) {
+  const keys = keySchema();
+  const p = redis.pipeline();
+  p.sadd(keys.group('bench'), IPS[0]!, ...IPS.slice(1));
+  p.sadd(keys.groupsList(), 'bench');
+  p.sadd(keys.agentList(), AGENTS[0]!, ...AGENTS.slice(1));
+  const now = new Date().toISOString();
+  for (const agent of AGENTS) {
+    const heartbeat = { version: 'bench', hostname: agent, pid: 1, started_at: now, jobs: ['core'] };
+    p.set(keys.agentOnline(agent), JSON.stringify(heartbeat), { ex: 3600 });
+    p.sadd(keys.agentJobs(agent), 'core');
+    p.set(
+      keys.agentJob(agent, 'core'),
+      JSON.stringify({ SPEC: '*/10 * * * * *', name: 'core', group: ['bench'] }),
+    );
+    for (const ip of IPS) {
+      const status = {
+        ip,
+        send_count: 60,
+        return_count: 60,
+        err: null,
+        rtt_avg_ms: 0.8,
+        loss_window: 0,
+        updated_at: now,
+      };
+      p.set(keys.ipStatus(agent, ip), JSON.stringify(status), { ex: 3600 });
+    }
+  }
+  await p.exec();
+}
+
+async function main() {
+  const backend = await startTestBackend();
+  const proxy = await countingProxy(backend.gatewayUrl);
+  let api: WranglerDev | null = null;
+  let bare: WranglerDev | null = null;
+  try {
+    await seed(backend.redis);
+    process.stdout.write(
+      `seeded 1 group of ${IPS.length} IPs, ${AGENTS.length} agents, ${IPS.length * AGENTS.length} statuses\n`,
+    );
+    api = await startWranglerDev({
+      vars: {
+        UPSTASH_REDIS_REST_URL: proxy.url,
+        UPSTASH_REDIS_REST_TOKEN: backend.token,
+        API_TOKEN: TOKEN,
+        WEBHOOK_SECRET: `whsec_${btoa('bench')}`,
+      },
+    });
+    bare = await startWranglerDev({ vars: {}, script: 'bench/bare-worker.ts', readyPath: '/v1/ping' });
+    process.stdout.write(
+      `wrangler dev: API ${api.url}, bare ${bare.url}; ${SECONDS} s per phase, ${CONCURRENCY} clients\n`,
+    );
+
+    const phases: Phase[] = [];
+    const run = async (what: string, base: string, path: string, token: string | null, counted: boolean) => {
+      await load(base, path, 1, token); // warm-up: JIT, connections, workerd isolates
+      const before = { ...proxy.counts };
+      const result = await load(base, path, SECONDS, token);
+      const perRequest = (n: number) =>
+        counted ? Math.round(((n - 0) / result.requests) * 100) / 100 : null;
+      phases.push({
+        what,
+        ...result,
+        redisRequests: perRequest(proxy.counts.requests - before.requests),
+        redisCommands: perRequest(proxy.counts.commands - before.commands),
+      });
+      const last = phases.at(-1)!;
+      process.stdout.write(
+        `${what.padEnd(34)} ${last.rps.toFixed(0).padStart(6)} req/s  p50 ${last.p50.toFixed(1)} ms  p99 ${last.p99.toFixed(1)} ms  errors ${last.errors}` +
+          (counted
+            ? `  redis: ${last.redisRequests} requests, ${last.redisCommands} commands per request`
+            : '') +
+          '\n',
+      );
+    };
+    await run('bare Hono route (GET /v1/ping)', bare.url, '/v1/ping', null, false);
+    await run(
+      'GET /v1/check (1,000 IPs x 3 agents)',
+      api.url,
+      '/v1/check?group=bench&max_loss=0.01',
+      TOKEN,
+      true,
+    );
+    await run('GET /v1/groups/bench (1,000 IPs)', api.url, '/v1/groups/bench', TOKEN, true);
+
+    const bareRps = phases[0]!.rps;
+    const check = phases[1]!;
+    const ratio = check.rps / bareRps;
+    process.stdout.write(
+      `check/bare throughput ratio ${ratio.toFixed(3)} (target >= 0.2: ${ratio >= 0.2 ? 'pass' : 'FAIL'}); ` +
+        `check round trips ${check.redisRequests} (target <= 3: ${(check.redisRequests ?? 99) <= 3 ? 'pass' : 'FAIL'})\n`,
+    );
+    const out = process.argv.indexOf('--write');
+    if (out > 0) {
+      const table = phases
+        .map(
+          (p) =>
+            `| ${p.what} | ${p.rps.toFixed(0)} | ${p.p50.toFixed(1)} | ${p.p99.toFixed(1)} | ${p.errors} | ${p.redisRequests ?? '-'} | ${p.redisCommands ?? '-'} |`,
+        )
+        .join('\n');
+      await writeFile(resolve(root, process.argv[out + 1]!), `${table}\n`);
+    }
+  } finally {
+    await api?.stop();
+    await bare?.stop();
+    await proxy.close();
+    await backend.close();
+  }
+}
+
+await main();

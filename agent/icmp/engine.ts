@@ -193,6 +193,7 @@ class Engine implements ProbeEngine {
     this.lastRefill = now;
     let budget = Math.min(BATCH, Math.floor(this.tokens), this.maxInFlight - this.inFlight);
     let wantMore = false;
+    let sentAny = false;
     let earliest = Number.POSITIVE_INFINITY;
     const n = this.active.length;
     for (let k = 0; k < n && budget > 0; k++) {
@@ -212,10 +213,15 @@ class Engine implements ProbeEngine {
       }
       budget -= sent;
       this.tokens -= sent;
+      if (sent > 0) sentAny = true;
       if (call.sending && call.nextAt <= now) wantMore = true;
       else if (call.sending) earliest = Math.min(earliest, call.nextAt);
     }
     this.rr = n === 0 ? 0 : (this.rr + 1) % n;
+    if (sentAny) {
+      this.sockets[4]?.drain();
+      this.sockets[6]?.drain();
+    }
     now = nowNs();
     for (const call of this.active) {
       if (call.sending && call.nextAt > now) earliest = Math.min(earliest, call.nextAt);

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -84,6 +84,31 @@ async function countingProxy(target: string) {
   return { url: `http://127.0.0.1:${port}`, counts, close: () => new Promise((r) => server.close(r)) };
 }
 
+/** CPU seconds used so far by a process and all its descendants (Linux /proc). */
+async function treeCpuSeconds(pid: number): Promise<number> {
+  const children = new Map<number, number[]>();
+  let total = 0;
+  const stats = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const parent = Number(fields[1]);
+      stats.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / 100);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const walk = (p: number) => {
+    total += stats.get(p) ?? 0;
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  walk(pid);
+  return total;
+}
+
 interface Phase {
   what: string;
   rps: number;
@@ -93,6 +118,9 @@ interface Phase {
   errors: number;
   redisRequests: number | null;
   redisCommands: number | null;
+  /** CPU ms per request of the runtime (wrangler + workerd) and of this process (gateway, proxy, load). */
+  runtimeCpuMs: number;
+  benchCpuMs: number;
 }
 
 /** Keep-alive GETs from CONCURRENCY loops for `seconds`; latencies in ms. */
@@ -191,10 +219,21 @@ async function main() {
     );
 
     const phases: Phase[] = [];
-    const run = async (what: string, base: string, path: string, token: string | null, counted: boolean) => {
+    const run = async (
+      what: string,
+      runtime: WranglerDev,
+      path: string,
+      token: string | null,
+      counted: boolean,
+    ) => {
+      const base = runtime.url;
       await load(base, path, 1, token); // warm-up: JIT, connections, workerd isolates
       const before = { ...proxy.counts };
+      const cpuBefore = { runtime: await treeCpuSeconds(runtime.pid), bench: process.cpuUsage() };
       const result = await load(base, path, SECONDS, token);
+      const runtimeCpu = (await treeCpuSeconds(runtime.pid)) - cpuBefore.runtime;
+      const benchUsage = process.cpuUsage(cpuBefore.bench);
+      const benchCpu = (benchUsage.user + benchUsage.system) / 1e6;
       const perRequest = (n: number) =>
         counted ? Math.round(((n - 0) / result.requests) * 100) / 100 : null;
       phases.push({
@@ -202,25 +241,28 @@ async function main() {
         ...result,
         redisRequests: perRequest(proxy.counts.requests - before.requests),
         redisCommands: perRequest(proxy.counts.commands - before.commands),
+        runtimeCpuMs: (runtimeCpu * 1000) / result.requests,
+        benchCpuMs: (benchCpu * 1000) / result.requests,
       });
       const last = phases.at(-1)!;
       process.stdout.write(
         `${what.padEnd(34)} ${last.rps.toFixed(0).padStart(6)} req/s  p50 ${last.p50.toFixed(1)} ms  p99 ${last.p99.toFixed(1)} ms  errors ${last.errors}` +
+          `  cpu/req: runtime ${last.runtimeCpuMs.toFixed(2)} ms, gateway+proxy+load ${last.benchCpuMs.toFixed(2)} ms` +
           (counted
             ? `  redis: ${last.redisRequests} requests, ${last.redisCommands} commands per request`
             : '') +
           '\n',
       );
     };
-    await run('bare Hono route (GET /v1/ping)', bare.url, '/v1/ping', null, false);
+    await run('bare Hono route (GET /v1/ping)', bare, '/v1/ping', null, false);
     await run(
       'GET /v1/check (1,000 IPs x 3 agents)',
-      api.url,
+      api,
       '/v1/check?group=bench&max_loss=0.01',
       TOKEN,
       !DIRECT,
     );
-    await run('GET /v1/groups/bench (1,000 IPs)', api.url, '/v1/groups/bench', TOKEN, !DIRECT);
+    await run('GET /v1/groups/bench (1,000 IPs)', api, '/v1/groups/bench', TOKEN, !DIRECT);
 
     const bareRps = phases[0]!.rps;
     const check = phases[1]!;

@@ -11,6 +11,8 @@ const WRANGLER = `${ROOT}node_modules/.bin/wrangler`;
 
 export interface WranglerDev {
   url: string;
+  /** wrangler's process id; workerd runs as its descendant. */
+  pid: number;
   /** Everything wrangler printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -107,5 +109,5 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     } catch {}
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, output: () => log, stop };
+  return { url, pid: child.pid!, output: () => log, stop };
 }

@@ -87,9 +87,14 @@ describeLab('probe engine in the lab', () => {
     // The system pinger here is fping (iputils ping is not installed): its echo replies reach our
     // raw socket too and must not be counted as ours.
     const other = spawn('fping', ['-q', '-c', '40', '-p', '10', ...targets], { stdio: 'ignore' });
+    let otherFailed: Error | null = null;
+    other.on('error', (error) => {
+      otherFailed = error;
+    });
     try {
       const results = await engine.probe(targets, { count: 20, periodMs: 10, timeoutMs: 300, size: 56 });
       for (const r of results) expect(r).toMatchObject({ sent: 20, received: 20, late: 0, duplicates: 0 });
+      expect(otherFailed).toBeNull();
     } finally {
       other.kill();
     }

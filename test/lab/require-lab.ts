@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { describe } from 'vitest';
 
-// Lab tests need root, iproute2 and nft. Locally without them they skip; in CI (CI=true) they must
+// Lab tests need root, iproute2, nft and fping. Locally without them they skip; in CI (CI=true) they must
 // run, so there a missing requirement fails the file instead of hiding the tests.
 
 function missing(): string | null {
   if (process.getuid?.() !== 0) return 'root (raw sockets and network namespaces)';
-  for (const tool of ['ip', 'nft']) {
+  // fping plays the other pinger that must not disturb our counts.
+  for (const tool of ['ip', 'nft', 'fping']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {

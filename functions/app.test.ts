@@ -55,6 +55,9 @@ describe('auth', () => {
     const docs = await api.call('GET', '/docs', { token: null });
     expect(docs.status).toBe(200);
     expect(docs.body).toContain('/openapi.json');
+    const dashboard = await api.call('GET', '/dashboard', { token: null });
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.headers.get('content-type')).toContain('text/html');
   });
 });
 

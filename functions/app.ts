@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { requireToken } from './auth.ts';
 import { limitBody, requireJson } from './body.ts';
+import { dashboard } from './dashboard/routes.ts';
 import type { AppEnv } from './env.ts';
 import { onError, onNotFound } from './errors.ts';
 import { docsPage } from './openapi/docs-page.ts';
@@ -24,6 +25,8 @@ export function createApp() {
   app.use('*', limitBody);
   app.route('/v1/health', health);
   app.route('/v1/webhooks', webhooks);
+  // The dashboard page holds no data; it calls the API with the token its user types in.
+  app.route('/dashboard', dashboard);
 
   app.use('/v1/*', async (c, next) => {
     if (c.req.path.startsWith('/v1/webhooks/') || c.req.path === '/v1/health') return next();
@@ -54,7 +57,7 @@ export function createApp() {
     servers: [{ url: new URL(c.req.url).origin }],
   }));
   app.get('/docs', (c) => c.html(docsPage()));
-  app.get('/', (c) => c.redirect('/docs'));
+  app.get('/', (c) => c.redirect('/dashboard'));
   return app;
 }
 

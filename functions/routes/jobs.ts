@@ -103,7 +103,9 @@ jobs.openapi(
     if (body.timeout_ms !== undefined) value.timeout_ms = body.timeout_ms;
     if (body.size !== undefined) value.size = body.size;
     const before = await store.jobs.get(agent, job);
-    await store.jobs.put(agent, value);
+    // Listing the agent too means an agent given jobs but never started counts as offline in the
+    // CI check, instead of being invisible until its first heartbeat.
+    await Promise.all([store.jobs.put(agent, value), store.agents.register(agent)]);
     return c.json({ ...value, created: before === null }, 200);
   },
 );

@@ -125,6 +125,15 @@ describe('GET /v1/check', () => {
     expect(narrowed.body.agents).toEqual(['edge-1']);
   });
 
+  it('counts an agent given a job that never started as offline', async () => {
+    await api.call('PUT', '/v1/agents/edge-9/jobs/core', { body: { spec: '* * * * *', groups: ['dc1'] } });
+    const res = await api.call('GET', '/v1/check?group=dc1');
+    expect(res.status).toBe(412);
+    expect(res.body.failing).toEqual([
+      expect.objectContaining({ agent: 'edge-9', ip: null, reason: 'offline' }),
+    ]);
+  });
+
   it('fails with no_data when no agent probes the group (a pass would mean nobody looked)', async () => {
     const res = await api.call('GET', '/v1/check?group=dc1&agent=edge-3');
     expect(res.status).toBe(412);

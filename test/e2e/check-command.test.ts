@@ -1,16 +1,17 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { app } from '../../functions/app.ts';
 import { type ApiHarness, startApiHarness, TOKENS } from '../../functions/testing/api-harness.ts';
 import { keySchema } from '../../shared/keys.ts';
-import { type ServedApp, serveApp } from './serve-app.ts';
+import { serveFetch } from '../support/serve-fetch.ts';
 
 // `ping-agent check` as a CI runner runs it: the real CLI process against the API over HTTP.
 
 const cli = resolve(import.meta.dirname, '../../bin/ping-agent.js');
 const keys = keySchema();
 let api: ApiHarness;
-let served: ServedApp;
+let served: { url: string; close(): Promise<void> };
 
 function check(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
@@ -27,7 +28,7 @@ function check(args: string[], env: Record<string, string> = {}) {
 
 beforeAll(async () => {
   api = await startApiHarness();
-  served = await serveApp(api.env);
+  served = await serveFetch((request) => app.fetch(request, api.env));
   await api.call('PUT', '/v1/groups/dc1', { body: { ips: ['198.18.0.1', '198.18.0.2'] } });
   await api.call('PUT', '/v1/agents/edge-1/jobs/core', { body: { spec: '*/10 * * * * *', groups: ['dc1'] } });
   await api.backend.redis.sadd(keys.agentList(), 'edge-1');

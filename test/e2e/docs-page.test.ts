@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { app } from '../../functions/app.ts';
+import { type ApiHarness, startApiHarness } from '../../functions/testing/api-harness.ts';
+import { serveFetch } from '../support/serve-fetch.ts';
+
+// /docs in a real headless Chromium: the page loads /openapi.json and lists every route.
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium && process.env.CI === 'true')
+  throw new Error('the /docs test needs chromium (apt-get install chromium)');
+
+describe.skipIf(!hasChromium)('/docs', () => {
+  let api: ApiHarness;
+  let server: { url: string; close(): Promise<void> };
+  let browser: Browser;
+
+  beforeAll(async () => {
+    api = await startApiHarness();
+    server = await serveFetch((request) => app.fetch(request, api.env));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--no-first-run',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await api?.close();
+  });
+
+  it('renders every route of the OpenAPI document, grouped by tag', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/docs`);
+    await page.waitForSelector('#routes details');
+    const summaries = await page.locator('#routes summary').allTextContents();
+    expect(summaries.some((s) => /get\s+\/v1\/check/i.test(s))).toBe(true);
+    expect(summaries.some((s) => /post\s+\/v1\/webhooks\/groups\/\{group\}/i.test(s))).toBe(true);
+    expect(summaries.length).toBe(19);
+    const tags = await page.locator('#routes h2').allTextContents();
+    expect(tags).toEqual(
+      expect.arrayContaining(['groups', 'jobs', 'agents', 'reports', 'check', 'webhooks', 'Schemas']),
+    );
+    await page.close();
+  });
+});

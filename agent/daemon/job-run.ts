@@ -7,7 +7,7 @@ import type { IpStateTable } from './ip-state.ts';
 import type { JobPlan } from './job-set.ts';
 import type { Logger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
-import type { ResultWriter } from './result-writer.ts';
+import { MAX_COMMANDS_PER_REQUEST, type ResultWriter } from './result-writer.ts';
 
 // One job run: resolve the groups to IPs now (so group edits apply without a restart), probe them
 // through the shared engine, fold the results into the per-IP state, the err list and the history
@@ -104,7 +104,19 @@ export class JobRunner {
           });
     const nowMs = this.now();
     const nowSec = Math.floor(nowMs / 1000);
-    const commands: ResultCommand[] = [];
+    // Commands go to the writer a request's worth at a time, so a run over 100,000 targets never
+    // holds all its statuses as JSON at once, and each request is still a full one.
+    let pending: ResultCommand[] = [];
+    let commandCount = 0;
+    const emit = async (more: ResultCommand[]) => {
+      for (const command of more) pending.push(command);
+      if (pending.length >= MAX_COMMANDS_PER_REQUEST) {
+        const full = pending.slice(0, MAX_COMMANDS_PER_REQUEST);
+        pending = pending.slice(MAX_COMMANDS_PER_REQUEST);
+        commandCount += full.length;
+        await this.deps.writer.write(full);
+      }
+    };
     const change: ErrListChange = { added: [], removed: [] };
     const finished: FinishedPoint[] = [];
     let sent = 0;
@@ -113,9 +125,6 @@ export class JobRunner {
       sent += result.sent;
       received += result.received;
       const status = ipState.record(result, nowMs, expireS);
-      commands.push(
-        this.build.status(agent, status, Math.max(ipState.expireOf(result.ip), statusExpiry(plan.intervalS))),
-      );
       errList.observe(result.ip, result.sent, result.received, nowMs, change);
       history.add(result.ip, result.sent, result.rttsMs, nowSec, finished);
       metrics.recordTarget(
@@ -126,11 +135,16 @@ export class JobRunner {
         result.unreachable !== null,
         result.ttlExceeded !== null,
       );
+      const expiry = Math.max(ipState.expireOf(result.ip), statusExpiry(plan.intervalS));
+      await emit([this.build.status(agent, status, expiry), ...this.historyCommands(finished, nowSec)]);
+      finished.length = 0;
     }
-    commands.push(...this.historyCommands(finished, nowSec));
-    if (change.added.length > 0) commands.push(this.build.errAdd(agent, change.added));
-    if (change.removed.length > 0) commands.push(this.build.errRemove(agent, change.removed));
-    await this.deps.writer.write(commands);
+    const tail: ResultCommand[] = [];
+    if (change.added.length > 0) tail.push(this.build.errAdd(agent, change.added));
+    if (change.removed.length > 0) tail.push(this.build.errRemove(agent, change.removed));
+    await emit(tail);
+    commandCount += pending.length;
+    await this.deps.writer.write(pending);
     const ms = this.now() - started;
     metrics.recordRun(job, ms / 1000);
     return {
@@ -138,7 +152,7 @@ export class JobRunner {
       targets: ips.length,
       sent,
       received,
-      commands: commands.length,
+      commands: commandCount,
       errAdded: change.added.length,
       errRemoved: change.removed.length,
       ms,

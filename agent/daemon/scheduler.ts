@@ -67,7 +67,8 @@ export class Scheduler {
           entry.busy = true;
           const run = (async () => {
             if (offset > 0) await new Promise((r) => setTimeout(r, offset));
-            if (this.stopped) return;
+            // Removed or replaced while waiting for its offset: that run belongs to the old job.
+            if (this.stopped || this.running.get(plan.name) !== entry) return;
             await this.runJob(entry.plan, scheduledAt);
           })()
             .catch((error) => this.onError(entry.plan, error))

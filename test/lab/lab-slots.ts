@@ -49,6 +49,7 @@ function releaseIfStale(dir: string): boolean {
   if (owner) {
     if (alive(owner.pid)) return false;
     deleteNetns(owner.netns);
+    deleteNetns(`${owner.netns}-r`);
   } else {
     try {
       if (Date.now() - statSync(dir).mtimeMs < 30_000) return false;
@@ -73,7 +74,7 @@ export function cleanupStaleLabs(): void {
     return;
   }
   for (const line of namespaces.split('\n')) {
-    const match = /^(pa-lab-\d+-(\d+))\b/.exec(line);
+    const match = /^(pa-lab-\d+-(\d+)-\S+)/.exec(line);
     if (match && !alive(Number(match[2]))) deleteNetns(match[1]!);
   }
 }

@@ -15,6 +15,8 @@ import { cleanupStaleLabs, deleteNetns, releaseSlot, takeSlot } from './lab-slot
 //                                          kernel's: exact delay, forged or duplicated replies
 //   await lab.setDelay(ms)                 shorthand for setResponder({ delayMs: ms })
 //   await lab.stopResponder()              back to the kernel's replies
+//   createLab({ router: true })            targets two hops away behind a router namespace, for
+//                                          TTL-exceeded answers (lab.routerAddress)
 //   lab.exec(cmd, args)                    run a command inside the target namespace
 //   await lab.close()                      remove everything (also done at process exit)
 //
@@ -36,6 +38,11 @@ export interface LabOptions {
   targets6?: number;
   /** Take the benchmark slot and its 198.19.0.0/16 range (one benchmark at a time). */
   bench?: boolean;
+  /**
+   * Put a router namespace between the root namespace and the targets, so the targets are two
+   * hops away: probes with TTL 1 come back as time-exceeded from `routerAddress`.
+   */
+  router?: boolean;
 }
 
 export interface ResponderOptions {
@@ -54,6 +61,8 @@ export interface Lab {
   /** An address in the lab's range that is not a target, used by forged-source replies. */
   readonly spareAddress: string;
   readonly spareAddress6: string;
+  /** The router's addresses facing us, null without `router`. */
+  readonly routerAddress: { v4: string; v6: string } | null;
   setLoss(ip: string | 'all', percent: number): Promise<void>;
   clearLoss(): Promise<void>;
   makeUnreachable(ip: string): Promise<void>;
@@ -113,6 +122,10 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   });
   const rootIf = `palab${slot}r`;
   const labIf = `palab${slot}t`;
+  const upIf = `palab${slot}u`;
+  const downIf = `palab${slot}d`;
+  const router = options.router ?? false;
+  const routerNs = `${netns}-r`;
   const hex = slot.toString(16);
   const range4 = bench ? '198.19.0.0/16' : `198.18.${slot}.128/25`;
   const range6 = `fd00:1ab:${hex}:1::/64`;
@@ -128,6 +141,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     closed = true;
     responder?.kill('SIGKILL');
     deleteNetns(netns);
+    if (router) deleteNetns(routerNs);
     // A root-side veth left by a half-built lab (the namespace end normally takes it along).
     try {
       execFileSync('ip', ['link', 'del', rootIf], { stdio: 'ignore' });
@@ -168,24 +182,70 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
 
   try {
     await ip(['netns', 'add', netns]);
-    const root = [
-      `link add ${rootIf} type veth peer name ${labIf} netns ${netns}`,
-      `addr add 198.18.${slot}.1/30 dev ${rootIf}`,
-      `link set ${rootIf} up`,
-    ];
+    if (router) await ip(['netns', 'add', routerNs]);
+    // No duplicate address detection anywhere in the lab: until it finishes (about 2 s) a router
+    // does not forward IPv6. Interfaces moved into a namespace take its defaults.
+    const noDad = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'];
+    for (const ns of router ? [netns, routerNs] : [netns]) {
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-e', '-w', ...noDad]);
+    }
+    // Without a router the root side's veth peer is the target namespace's; with one, the peer
+    // sits in the router namespace, which forwards to the target namespace over a second pair.
+    const first = router ? routerNs : netns;
+    await ip(['link', 'add', rootIf, 'type', 'veth', 'peer', 'name', router ? upIf : labIf, 'netns', first]);
+    await run('sysctl', ['-q', '-w', `net.ipv6.conf.${rootIf}.accept_dad=0`]);
+    const root = [`addr add 198.18.${slot}.1/30 dev ${rootIf}`, `link set ${rootIf} up`];
     if (count6 > 0) root.push(`addr add fd00:1ab:${hex}::1/64 dev ${rootIf} nodad`);
     await ip(['-batch', '-'], `${root.join('\n')}\n`);
+    // The target's side of its link: 198.18.N.2 (or .6 behind the router), fd00:1ab:N::2 (:2::2).
+    const [gw4, own4, gw6, own6] = router
+      ? [`198.18.${slot}.5`, `198.18.${slot}.6`, `fd00:1ab:${hex}:2::1`, `fd00:1ab:${hex}:2::2`]
+      : [`198.18.${slot}.1`, `198.18.${slot}.2`, `fd00:1ab:${hex}::1`, `fd00:1ab:${hex}::2`];
+    if (router) {
+      const hop = [
+        'link set lo up',
+        `link add ${downIf} type veth peer name ${labIf} netns ${netns}`,
+        `addr add 198.18.${slot}.2/30 dev ${upIf}`,
+        `addr add ${gw4}/30 dev ${downIf}`,
+        `link set ${upIf} up`,
+        `link set ${downIf} up`,
+        `route add default via 198.18.${slot}.1`,
+        `route add ${range4} via ${own4}`,
+      ];
+      if (count6 > 0) {
+        hop.push(
+          `addr add fd00:1ab:${hex}::2/64 dev ${upIf} nodad`,
+          `addr add ${gw6}/64 dev ${downIf} nodad`,
+          `route add ::/0 via fd00:1ab:${hex}::1`,
+          `route add ${range6} via ${own6}`,
+        );
+      }
+      await ip(['-n', routerNs, '-batch', '-'], `${hop.join('\n')}\n`);
+      await run('ip', [
+        'netns',
+        'exec',
+        routerNs,
+        'sysctl',
+        '-q',
+        '-e',
+        '-w',
+        'net.ipv4.ip_forward=1',
+        'net.ipv6.conf.all.forwarding=1',
+        'net.ipv4.icmp_ratelimit=0',
+        'net.ipv6.icmp.ratelimit=0',
+      ]);
+    }
     const inside = [
       'link set lo up',
-      `addr add 198.18.${slot}.2/30 dev ${labIf}`,
+      `addr add ${own4}/30 dev ${labIf}`,
       `link set ${labIf} up`,
-      `route add default via 198.18.${slot}.1`,
+      `route add default via ${gw4}`,
       `route add local ${range4} dev lo`,
     ];
     if (count6 > 0) {
       inside.push(
-        `addr add fd00:1ab:${hex}::2/64 dev ${labIf} nodad`,
-        `route add ::/0 via fd00:1ab:${hex}::1`,
+        `addr add ${own6}/64 dev ${labIf} nodad`,
+        `route add ::/0 via ${gw6}`,
         `route add local ${range6} dev lo`,
       );
     }
@@ -258,6 +318,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     targets6,
     spareAddress,
     spareAddress6,
+    routerAddress: router ? { v4: `198.18.${slot}.2`, v6: `fd00:1ab:${hex}::2` } : null,
     async setLoss(target, percent) {
       const pct = Math.max(0, Math.min(100, Math.round(percent)));
       if (pct === 0) return;

@@ -123,6 +123,22 @@ describeLab('ping-agent probe in the lab', () => {
     }
   });
 
+  it('sets the TTL with --ttl and reports where it ran out', async () => {
+    const routed = await createLab({ targets: 1, router: true });
+    try {
+      const out = await probe(['--ttl', '1', '-c', '2', '-p', '10', routed.targets[0]!]);
+      expect(out.code).toBe(1);
+      expect(out.stdout).toContain(
+        `xmt/rcv/%loss = 2/0/100% [2 TTL exceeded at ${routed.routerAddress!.v4}]`,
+      );
+      const json = await probe(['--json', '--ttl', '2', '-c', '1', routed.targets[0]!]);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout).targets[0]).toMatchObject({ received: 1, ttl: 63 });
+    } finally {
+      await routed.close();
+    }
+  });
+
   it('prints --help and exits 0', async () => {
     const out = await probe(['--help']);
     expect(out.code).toBe(0);

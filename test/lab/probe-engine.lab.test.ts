@@ -144,3 +144,39 @@ describeLab('probe engine in the lab', () => {
     for (const r of [...a, ...b]) expect(r).toMatchObject({ sent: 3, received: 3 });
   });
 });
+
+describeLab('probe engine through a router', () => {
+  let lab: Lab;
+  let engine: ProbeEngine;
+
+  beforeAll(async () => {
+    lab = await createLab({ targets: 2, ipv6: true, targets6: 1, router: true });
+    engine = await openProbeEngine({ ratePps: 1000 });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await lab?.close();
+  });
+
+  it('reports TTL exceeded from the router for TTL 1, and replies for TTL 2', async () => {
+    const targets = [lab.targets[0]!, lab.targets6[0]!];
+    const short = await engine.probe(targets, { count: 2, periodMs: 10, timeoutMs: 3000, size: 56, ttl: 1 });
+    expect(short[0]).toMatchObject({
+      sent: 2,
+      received: 0,
+      unreachable: null,
+      ttlExceeded: { count: 2, code: 0, from: lab.routerAddress!.v4 },
+    });
+    expect(short[1]).toMatchObject({ sent: 2, received: 0, ttlExceeded: { count: 2, code: 0 } });
+    const enough = await engine.probe(targets, { count: 2, periodMs: 10, timeoutMs: 1000, size: 56, ttl: 2 });
+    for (const r of enough) expect(r).toMatchObject({ sent: 2, received: 2, ttlExceeded: null });
+    // The kernel default TTL is back for calls without one: the reply left the target with 64.
+    const [plain] = await engine.probe([lab.targets[1]!], {
+      count: 1,
+      periodMs: 0,
+      timeoutMs: 1000,
+      size: 56,
+    });
+    expect(plain).toMatchObject({ received: 1, ttl: 63 });
+  });
+});

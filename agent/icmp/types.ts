@@ -23,7 +23,11 @@ export interface EngineOptions {
 
 export interface IcmpErrorReport {
   count: number;
-  /** ICMP code of the last one (for unreachable: 0 net, 1 host, 3 port, ...). */
+  /**
+   * ICMP code of the last one (for unreachable: 0 net, 1 host, 3 port, ...). -1 when the probe
+   * could not leave this host (the kernel refused the send, or the target is not an address of a
+   * family this host can send); `from` is then 'local'.
+   */
   code: number;
   /** The router that reported it. */
   from: string;
@@ -40,7 +44,10 @@ export interface TargetResult {
   late: number;
   /** Second and later replies to one probe: not counted as received. */
   duplicates: number;
-  /** IP TTL (hop limit) of the last reply, null when none came back. */
+  /**
+   * IP TTL of the last reply, null when none came back. Always null for IPv6: the hop limit
+   * needs recvmsg() ancillary data, which the raw-socket addon does not read.
+   */
   ttl: number | null;
   unreachable: IcmpErrorReport | null;
   ttlExceeded: IcmpErrorReport | null;

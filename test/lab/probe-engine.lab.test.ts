@@ -135,6 +135,24 @@ describeLab('probe engine in the lab', () => {
     }
   });
 
+  it('paces sends by the rate budget', async () => {
+    const slow = await openProbeEngine({ ratePps: 500 });
+    try {
+      const started = performance.now();
+      const results = await slow.probe(lab.targets.slice(0, 99), {
+        count: 1,
+        periodMs: 0,
+        timeoutMs: 500,
+        size: 56,
+      });
+      // A 16-packet burst, then 500 a second: the other 83 cannot leave in under 166 ms.
+      expect(performance.now() - started).toBeGreaterThan(150);
+      expect(results.every((r) => r.received === 1)).toBe(true);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('runs concurrent calls with different timeouts and sizes on one engine', async () => {
     // targets[99] answers unreachable since an earlier test.
     const [a, b] = await Promise.all([

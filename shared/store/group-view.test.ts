@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startTestBackend, type TestBackend } from '../../test/support/backend.ts';
+import { createStore, type Store } from '../store.ts';
+import { KEYS_PER_REQUEST, SPECULATIVE_KEY_LIMIT } from './group-view.ts';
+
+// The check's read path against real Redis: which agents count, and how many round trips it takes.
+
+let backend: TestBackend;
+let store: Store;
+
+beforeAll(async () => {
+  backend = await startTestBackend();
+  store = createStore(backend.redis);
+});
+afterAll(() => backend?.close());
+beforeEach(async () => {
+  await backend.redis.flushdb();
+});
+
+const ips = (n: number) => Array.from({ length: n }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+
+async function agentWithJob(agent: string, groups: string[]) {
+  await store.agents.register(agent);
+  await store.jobs.put(agent, { SPEC: '* * * * *', name: 'core', group: groups });
+}
+
+async function writeStatuses(agent: string, list: string[]) {
+  const p = backend.redis.pipeline();
+  for (const ip of list) {
+    const status = { ip, send_count: 1, return_count: 1, err: null, updated_at: new Date().toISOString() };
+    p.set(store.keys.ipStatus(agent, ip), JSON.stringify(status));
+  }
+  await p.exec();
+}
+
+describe('groupView.read', () => {
+  it('is null for an unknown group and counts only agents whose jobs include the group', async () => {
+    expect(await store.groupView.read('nope')).toBeNull();
+    await store.groups.replace('dc1', ips(3));
+    await store.groups.replace('dc2', ips(1));
+    await agentWithJob('a1', ['dc1']);
+    await agentWithJob('a2', ['dc2']);
+    await store.agents.register('idle');
+    await store.agents.heartbeat(
+      'a1',
+      { version: '0', hostname: 'h', pid: 1, started_at: 'x', jobs: [] },
+      60,
+    );
+    await writeStatuses('a1', ips(2));
+    const view = (await store.groupView.read('dc1'))!;
+    expect(view.agents).toEqual([{ name: 'a1', online: true, jobs: ['core'] }]);
+    expect([...view.statuses.get('a1')!.keys()]).toEqual(ips(2));
+    expect(view.roundTrips).toBe(3);
+    const narrowed = (await store.groupView.read('dc1', { agent: 'a2' }))!;
+    expect(narrowed.agents).toEqual([]);
+  });
+
+  it('splits status reads over the request limit into parallel requests, still three round trips', async () => {
+    const members = ips(1000);
+    await store.groups.replace('g', members);
+    const agents = Array.from({ length: Math.ceil((KEYS_PER_REQUEST + 1) / 1000) }, (_, i) => `a${i}`);
+    for (const a of agents) await agentWithJob(a, ['g']);
+    await writeStatuses(agents.at(-1)!, members);
+    const view = (await store.groupView.read('g'))!;
+    expect(view.roundTrips).toBe(3);
+    expect(view.agents).toHaveLength(agents.length);
+    expect(view.statuses.get(agents.at(-1)!)!.size).toBe(1000);
+    expect(view.statuses.get('a0')!.size).toBe(0);
+  });
+
+  it('reads job values first when fetching every agent’s statuses would be far too many keys', async () => {
+    const members = ips(1000);
+    await store.groups.replace('g', members);
+    await store.groups.replace('other', ['198.19.0.1']);
+    const others = Array.from({ length: SPECULATIVE_KEY_LIMIT / 1000 + 1 }, (_, i) => `o${i}`);
+    for (const a of others) await agentWithJob(a, ['other']);
+    await agentWithJob('mine', ['g']);
+    await writeStatuses('mine', members.slice(0, 10));
+    const view = (await store.groupView.read('g'))!;
+    expect(view.roundTrips).toBe(4);
+    expect(view.agents.map((a) => a.name)).toEqual(['mine']);
+    expect(view.statuses.get('mine')!.size).toBe(10);
+  });
+});

@@ -1,21 +1,13 @@
-import { existsSync } from 'node:fs';
-import { Hono } from 'hono';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../shared/store.ts';
+import { hasChromium, launchChromium } from '../../test/support/chromium.ts';
 import { serveFetch } from '../../test/support/serve-fetch.ts';
 import { app } from '../app.ts';
-import type { AppEnv } from '../env.ts';
 import { type ApiHarness, startApiHarness, TOKENS } from '../testing/api-harness.ts';
-import { dashboard } from './routes.ts';
 
 // The dashboard in a real headless Chromium against the real app and store: it lists groups and
 // agents, shows every agent's view of the group, and draws an IP's history as bands and a line.
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI === 'true')
-  throw new Error('the dashboard test needs chromium (apt-get install chromium)');
 
 describe.skipIf(!hasChromium)('dashboard', () => {
   let harness: ApiHarness;
@@ -71,21 +63,8 @@ describe.skipIf(!hasChromium)('dashboard', () => {
         member: JSON.stringify(point),
       });
     }
-    const site = new Hono<AppEnv>();
-    site.route('/dashboard', dashboard);
-    site.route('/', app);
-    server = await serveFetch((request) => site.fetch(request, harness.env));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    server = await serveFetch((request) => app.fetch(request, harness.env));
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

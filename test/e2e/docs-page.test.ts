@@ -1,16 +1,11 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { app } from '../../functions/app.ts';
 import { type ApiHarness, startApiHarness } from '../../functions/testing/api-harness.ts';
+import { hasChromium, launchChromium } from '../support/chromium.ts';
 import { serveFetch } from '../support/serve-fetch.ts';
 
 // /docs in a real headless Chromium: the page loads /openapi.json and lists every route.
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI === 'true')
-  throw new Error('the /docs test needs chromium (apt-get install chromium)');
 
 describe.skipIf(!hasChromium)('/docs', () => {
   let api: ApiHarness;
@@ -20,16 +15,7 @@ describe.skipIf(!hasChromium)('/docs', () => {
   beforeAll(async () => {
     api = await startApiHarness();
     server = await serveFetch((request) => app.fetch(request, api.env));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

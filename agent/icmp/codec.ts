@@ -1,3 +1,4 @@
+import { formatIp } from '../../shared/ip.ts';
 import { checksum } from './checksum.ts';
 
 // A pure ICMP/ICMPv6 codec. Linux hands IPv4 raw sockets the whole datagram (IP header first) and
@@ -39,28 +40,9 @@ export function readIpv4(buf: Uint8Array, offset: number): string {
   return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
 }
 
-/** The 16 bytes of an IPv6 address at `offset`, in RFC 5952 text. */
+/** The 16 bytes of an IPv6 address at `offset`, in the canonical text every key uses. */
 export function readIpv6(buf: Uint8Array, offset: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((buf[offset + i * 2]! << 8) | buf[offset + i * 2 + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIp({ family: 6, bytes: buf.subarray(offset, offset + 16) });
 }
 
 /**

@@ -33,7 +33,7 @@ const UNIT_NODE_OPTIONS = /^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m.exec(
 const NODE_OPTIONS = process.argv.includes('--node-options')
   ? (process.argv[process.argv.indexOf('--node-options') + 1] ?? '')
   : (UNIT_NODE_OPTIONS ?? '');
-/** 100,000 targets need a larger old generation than the unit's default, as docs/agent.md says. */
+/** 100,000 targets need a larger old generation than the unit's default, as the README says. */
 const LARGE_NODE_OPTIONS = NODE_OPTIONS.replace(/--max-old-space-size=\d+/, '--max-old-space-size=256');
 const RESULTS = fileURLToPath(new URL('./RESULTS-agent.md', import.meta.url));
 const TICKS = 100; // USER_HZ on Linux
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     '',
     '`npm run bench:agent` (options `--small-seconds N`, `--large-seconds N`, `--only small|large`,',
     "`--node-options '...'`). NODE_OPTIONS: the systemd unit's by default; for 100,000 targets with the",
-    'old generation raised to 256 MB, as docs/agent.md advises.',
+    'old generation raised to 256 MB, as the README advises.',
     '`ping-agent run` as its own process against redis-server behind the gateway; targets are',
     'loopback addresses, answered by the kernel. CPU is the agent process only (user + system) over',
     'the window after its first run; peak RSS is its VmHWM. Requests and commands are counted by the',

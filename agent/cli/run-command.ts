@@ -1,7 +1,7 @@
 import { EXIT } from './usage-error.ts';
 
 // `ping-agent run`: the daemon. Everything it needs comes from the environment (see
-// docs/agent.md), so the same command line works under systemd, in a container and by hand.
+// the README), so the same command line works under systemd, in a container and by hand.
 
 const HELP = `usage: ping-agent run
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/redis-server.ts';
 
 // Runs the API (or another worker file) on `wrangler dev`, the real Workers runtime, for the
 // end-to-end tests and the benchmark. Free ports are picked for both the server and the
@@ -24,17 +24,6 @@ export interface WranglerDevOptions {
   script?: string;
   readyPath?: string;
   timeoutMs?: number;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {

@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeLab } from '../lab/require-lab.ts';
+import { freePort } from '../support/redis-server.ts';
 
 // The README's first command, as a user runs it: `ping-agent dev` brings up redis-server, the
 // gateway, the API on wrangler dev and an agent probing the demo group; the API then reports the
@@ -18,17 +18,6 @@ let redisPort: number;
 let gatewayPort: number;
 let apiPort: number;
 const dataDir = mkdtempSync(join(tmpdir(), 'ping-agent-dev-'));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;

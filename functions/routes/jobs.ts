@@ -127,10 +127,8 @@ jobs.openapi(
   async (c) => {
     const { agent, job } = c.req.valid('param');
     const store = storeOf(c);
-    // Checked first so that deleting an unknown job changes nothing, not even the config version.
-    const listed = await store.jobs.names(agent);
-    if (!listed.includes(job) && !(await store.jobs.get(agent, job))) throw noJob(agent, job);
-    await store.jobs.remove(agent, job);
+    // The store changes nothing, not even the config version, when there was no such job.
+    if (!(await store.jobs.remove(agent, job))) throw noJob(agent, job);
     return c.json({ deleted: job, agent }, 200);
   },
 );

@@ -50,9 +50,18 @@ export function agentStore({ redis, keys }: StoreContext) {
       await redis.del(keys.agentOnline(agent));
     },
 
-    /** Forgets an agent: its jobs, registration, heartbeat and err list. Its `ip_` statuses expire. */
+    /**
+     * Forgets an agent: its jobs, registration, heartbeat and err list. Its `ip_` statuses expire.
+     * False, changing nothing (not even the config version), when none of those existed.
+     */
     async remove(agent: string): Promise<boolean> {
-      const jobs = sortedStrings(await redis.smembers(keys.agentJobs(agent)));
+      const check = redis.pipeline();
+      check.smembers(keys.agentJobs(agent));
+      check.sismember(keys.agentList(), agent);
+      check.exists(keys.agentOnline(agent), keys.agentErrList(agent));
+      const [listedJobs, registered, present] = (await check.exec()) as [string[], number, number];
+      const jobs = sortedStrings(listedJobs);
+      if (jobs.length === 0 && Number(registered) === 0 && Number(present) === 0) return false;
       const tx = redis.multi();
       tx.srem(keys.agentList(), agent);
       tx.del(keys.agentJobs(agent), keys.agentOnline(agent), keys.agentErrList(agent));

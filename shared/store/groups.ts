@@ -113,7 +113,13 @@ export function groupStore({ redis, keys }: StoreContext) {
       await tx.exec();
     },
 
+    /** Deletes the group; false, changing nothing (not even the config version), when it was not there. */
     async remove(group: string): Promise<boolean> {
+      const check = redis.pipeline();
+      check.sismember(keys.groupsList(), group);
+      check.exists(keys.group(group));
+      const [listed, stored] = (await check.exec()) as [number, number];
+      if (Number(listed) === 0 && Number(stored) === 0) return false;
       const tx = redis.multi();
       tx.del(keys.group(group));
       tx.srem(keys.groupsList(), group);

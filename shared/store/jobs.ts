@@ -36,7 +36,13 @@ export function jobStore({ redis, keys }: StoreContext) {
       await tx.exec();
     },
 
+    /** Deletes the job; false, changing nothing (not even the config version), when it was not there. */
     async remove(agent: string, job: string): Promise<boolean> {
+      const check = redis.pipeline();
+      check.exists(keys.agentJob(agent, job));
+      check.sismember(keys.agentJobs(agent), job);
+      const [stored, listed] = (await check.exec()) as [number, number];
+      if (Number(stored) === 0 && Number(listed) === 0) return false;
       const tx = redis.multi();
       tx.del(keys.agentJob(agent, job));
       tx.srem(keys.agentJobs(agent), job);

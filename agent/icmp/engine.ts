@@ -41,13 +41,21 @@ class Target implements TargetResult {
   readonly family: Family | 0;
 
   constructor(raw: string) {
-    const { ip, family } = canonical(raw);
-    this.ip = ip;
-    this.family = family;
+    // Most targets are canonical dotted quads already: no parse, no intermediate object.
+    if (CANONICAL_V4.test(raw)) {
+      this.ip = raw;
+      this.family = 4;
+    } else {
+      const parsed = parseIp(raw.trim());
+      this.ip = parsed ? formatIp(parsed) : raw;
+      this.family = parsed ? parsed.family : 0;
+    }
   }
 }
 
 interface Call {
+  /** Key in the engine's table of running calls; the pending table refers to calls by it. */
+  id: number;
   targets: Target[];
   options: ProbeOptions;
   round: number;
@@ -72,10 +80,11 @@ function report(previous: IcmpErrorReport | null, code: number, from: string): I
 // Dotted quads without leading zeros are already canonical: most targets skip the parse.
 const CANONICAL_V4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
-function canonical(ip: string): { ip: string; family: Family | 0 } {
-  if (CANONICAL_V4.test(ip)) return { ip, family: 4 };
-  const parsed = parseIp(ip.trim());
-  return parsed ? { ip: formatIp(parsed), family: parsed.family } : { ip, family: 0 };
+/** The canonical text of an address the kernel reported (IPv6 sources may be spelled differently). */
+function canonicalSource(ip: string): string {
+  if (CANONICAL_V4.test(ip)) return ip;
+  const parsed = parseIp(ip);
+  return parsed ? formatIp(parsed) : ip;
 }
 
 class Engine implements ProbeEngine {
@@ -88,7 +97,11 @@ class Engine implements ProbeEngine {
   private readonly serialOf = new Float64Array(SLOTS);
   private readonly sentAt = new Float64Array(SLOTS);
   private readonly targetOf = new Int32Array(SLOTS);
-  private readonly callOf: (Call | undefined)[] = new Array(SLOTS);
+  // Calls by id, not by reference: a slot outlives its call, and a reference there would keep a
+  // finished call's whole result list alive until the slot was reused.
+  private readonly callOf = new Uint32Array(SLOTS);
+  private readonly calls = new Map<number, Call>();
+  private nextCallId = 0;
   private readonly deadlines = new DeadlineQueue();
   private readonly active: Call[] = [];
   private readonly rate: number;
@@ -132,7 +145,10 @@ class Engine implements ProbeEngine {
     const list = targets.map((raw) => new Target(raw));
     return new Promise((resolve) => {
       const now = nowNs();
+      // Ids wrap within the Uint32Array's range; 0 is never used, so a fresh slot matches no call.
+      this.nextCallId = this.nextCallId >= 0xffff_ffff ? 1 : this.nextCallId + 1;
       const call: Call = {
+        id: this.nextCallId,
         targets: list,
         options: opts,
         round: 0,
@@ -146,6 +162,7 @@ class Engine implements ProbeEngine {
       };
       if (!call.sending) return this.finish(call);
       this.active.push(call);
+      this.calls.set(call.id, call);
       this.schedule();
     });
   }
@@ -306,7 +323,7 @@ class Engine implements ProbeEngine {
     this.serialOf[seq] = serial;
     this.sentAt[seq] = sentAtNs;
     this.targetOf[seq] = index;
-    this.callOf[seq] = call;
+    this.callOf[seq] = call.id;
     this.inFlight++;
     call.outstanding++;
     target.sent++;
@@ -333,7 +350,7 @@ class Engine implements ProbeEngine {
   /** A waiting probe got its answer, an error, or its timeout. */
   private settle(seq: number): void {
     this.inFlight--;
-    const call = this.callOf[seq]!;
+    const call = this.calls.get(this.callOf[seq]!)!;
     call.outstanding--;
     this.maybeFinish(call);
     if (this.active.length > 0) this.schedule();
@@ -343,6 +360,7 @@ class Engine implements ProbeEngine {
     if (call.sending || call.outstanding > 0 || call.finished) return;
     const i = this.active.indexOf(call);
     if (i >= 0) this.active.splice(i, 1);
+    this.calls.delete(call.id);
     this.finish(call);
     if (this.active.length === 0) {
       for (const wake of this.idleWaiters.splice(0)) wake();
@@ -366,14 +384,14 @@ class Engine implements ProbeEngine {
     if (packet.kind !== 'unreachable' && packet.kind !== 'time-exceeded') return;
     const seq = packet.seq;
     if (this.state[seq] !== WAITING) return;
-    const call = this.callOf[seq]!;
+    const call = this.calls.get(this.callOf[seq]!)!;
     const target = call.targets[this.targetOf[seq]!]!;
     if (target.family !== family) return;
     // The quoted request must be ours to this very target, not one to another host with our id.
     const quotedDst =
       family === 4 ? readIpv4(buf, packet.originalDstOffset) : readIpv6(buf, packet.originalDstOffset);
     if (quotedDst !== target.ip) return;
-    const from = family === 4 ? source : canonical(source).ip;
+    const from = family === 4 ? source : canonicalSource(source);
     if (packet.kind === 'unreachable') target.unreachable = report(target.unreachable, packet.code, from);
     else target.ttlExceeded = report(target.ttlExceeded, packet.code, from);
     this.state[seq] = FAILED;
@@ -395,11 +413,12 @@ class Engine implements ProbeEngine {
     const seq = (buf[at + 6]! << 8) | buf[at + 7]!;
     const state = this.state[seq]!;
     if (state === FREE) return;
-    const call = this.callOf[seq]!;
-    if (call.finished) return;
+    // A late or second reply to a call that has already returned its results changes nothing.
+    const call = this.calls.get(this.callOf[seq]!);
+    if (!call) return;
     const target = call.targets[this.targetOf[seq]!]!;
     if (target.family !== family) return;
-    if (source !== target.ip && canonical(source).ip !== target.ip) return;
+    if (source !== target.ip && canonicalSource(source) !== target.ip) return;
     if (state === WAITING) {
       this.state[seq] = ANSWERED;
       target.received++;

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openProbeEngine } from '../../agent/icmp/engine.ts';
 import { rttStats } from '../../agent/icmp/rtt-stats.ts';
@@ -151,6 +153,17 @@ describeLab('probe engine in the lab', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('keeps nothing of a finished call alive (a long-running agent would hold old results)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const probeOnce = async () => new WeakRef(await engine.probe(lab.targets.slice(0, 10), quick));
+    const gone = await probeOnce();
+    // Let the call's promise and timers unwind before collecting.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    gc();
+    expect(gone.deref()).toBeUndefined();
   });
 
   it('runs concurrent calls with different timeouts and sizes on one engine', async () => {

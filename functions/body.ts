@@ -4,7 +4,8 @@ import { apiError } from './errors.ts';
 
 // Request bodies are capped at 1 MB. The declared Content-Length is checked first (cheap refusal),
 // then the stream is read with a running count, so a chunked body or a lying header cannot make
-// the Worker buffer more than the limit. The text is left in Hono's body cache for the handlers.
+// the Worker buffer more than the limit. The text and the bytes are left in Hono's body cache for
+// the handlers.
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -42,7 +43,11 @@ export const limitBody: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw apiError(400, 'invalid_request', 'the request body is not valid UTF-8');
   }
   // Hono keeps promises in its body cache (its type says otherwise); text(), json() read from it.
-  (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
+  // The bytes are kept as they came too: the decoder drops a leading byte-order mark, and a
+  // webhook signature covers the body's bytes, BOM included.
+  const cache = c.req.bodyCache as Record<string, unknown>;
+  cache.text = Promise.resolve(text);
+  cache.arrayBuffer = Promise.resolve(bytes.buffer);
   await next();
 };
 

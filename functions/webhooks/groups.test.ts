@@ -42,6 +42,16 @@ describe('POST /v1/webhooks/groups/{group}', () => {
     });
   });
 
+  it('checks the signature over the raw bytes, a leading byte-order mark included', async () => {
+    // Inventory exports saved on Windows often start with a UTF-8 BOM; the sender signs it too.
+    const plain = await api.webhook(path, '\uFEFF198.18.0.1\n198.18.0.2\n', { contentType: 'text/plain' });
+    expect(plain.status).toBe(200);
+    expect(plain.body).toMatchObject({ ip_count: 2, added: ['198.18.0.1', '198.18.0.2'] });
+    const json = await api.webhook(path, `\uFEFF${JSON.stringify({ ips: ['198.18.0.3'] })}`);
+    expect(json.status).toBe(200);
+    expect(json.body).toMatchObject({ ip_count: 1, added: ['198.18.0.3'] });
+  });
+
   it('computes the diff but changes nothing with dry_run=true', async () => {
     const before = await snapshot(api.backend);
     const res = await api.webhook(`${path}?dry_run=true`, JSON.stringify({ ips: ['198.18.0.1'] }));

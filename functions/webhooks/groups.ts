@@ -63,6 +63,8 @@ webhooks.openapi(
   async (c) => {
     const { group } = c.req.valid('param');
     const dryRun = c.req.valid('query').dry_run === 'true';
+    // The signature covers the bytes as sent; the text (a leading BOM dropped) is what is parsed.
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
     const raw = await c.req.text();
     const signed = await verifySignature(
       webhookSecretBinding(c.env),
@@ -71,7 +73,7 @@ webhooks.openapi(
         timestamp: c.req.header('webhook-timestamp'),
         signature: c.req.header('webhook-signature'),
       },
-      raw,
+      bytes,
       Math.floor(Date.now() / 1000),
     );
     const ips = normaliseTargets(entriesOf(c.req.header('content-type'), raw), 'ips');

@@ -26,8 +26,16 @@ export function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** HMAC-SHA256 of the signed content, base64: what `v1,` is followed by. */
-export async function sign(secret: string, id: string, timestamp: string, body: string): Promise<string> {
+/**
+ * HMAC-SHA256 of the signed content, base64: what `v1,` is followed by. The body is signed as the
+ * bytes that travelled (a string is taken as its UTF-8 bytes).
+ */
+export async function sign(
+  secret: string,
+  id: string,
+  timestamp: string,
+  body: string | Uint8Array,
+): Promise<string> {
   const key = await crypto.subtle.importKey(
     'raw',
     base64ToBytes(secret.replace(/^whsec_/, '')),
@@ -35,7 +43,13 @@ export async function sign(secret: string, id: string, timestamp: string, body: 
     false,
     ['sign'],
   );
-  const mac = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
+  const encoder = new TextEncoder();
+  const head = encoder.encode(`${id}.${timestamp}.`);
+  const tail = typeof body === 'string' ? encoder.encode(body) : body;
+  const content = new Uint8Array(head.byteLength + tail.byteLength);
+  content.set(head, 0);
+  content.set(tail, head.byteLength);
+  const mac = await crypto.subtle.sign('HMAC', key, content);
   return bytesToBase64(new Uint8Array(mac));
 }
 
@@ -43,7 +57,7 @@ export async function sign(secret: string, id: string, timestamp: string, body: 
 export async function verifySignature(
   secrets: readonly string[],
   headers: Partial<SignedHeaders>,
-  body: string,
+  body: string | Uint8Array,
   nowSeconds: number,
 ): Promise<SignedHeaders> {
   const { id, timestamp, signature } = headers;

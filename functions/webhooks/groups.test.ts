@@ -54,10 +54,26 @@ describe('POST /v1/webhooks/groups/{group}', () => {
 
   it('computes the diff but changes nothing with dry_run=true', async () => {
     const before = await snapshot(api.backend);
-    const res = await api.webhook(`${path}?dry_run=true`, JSON.stringify({ ips: ['198.18.0.1'] }));
+    const res = await api.webhook(`${path}?dry_run=true`, JSON.stringify({ ips: ['198.18.0.1'] }), {
+      id: 'dry-1',
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ dry_run: true, created: true, added: ['198.18.0.1'] });
-    expect(await snapshot(api.backend)).toEqual(before);
+    // Only the delivery id is remembered (see the next test); no group, job or version changed.
+    const { [keys.webhookSeen('dry-1')]: seen, ...after } = await snapshot(api.backend);
+    expect(seen).toBe('1');
+    expect(after).toEqual(before);
+  });
+
+  it('refuses a dry run replayed without dry_run: the query is not covered by the signature', async () => {
+    const body = JSON.stringify({ ips: ['198.18.0.1'] });
+    const id = 'dry-2';
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signature = `v1,${await sign(WEBHOOK_SECRET, id, String(timestamp), body)}`;
+    expect((await api.webhook(`${path}?dry_run=true`, body, { id, timestamp, signature })).status).toBe(200);
+    const replay = await api.webhook(path, body, { id, timestamp, signature });
+    expect(replay.status).toBe(409);
+    expect(await api.backend.redis.exists(keys.group('inventory'))).toBe(0);
   });
 
   it('accepts any of several signatures and secrets (rotation)', async () => {

@@ -80,10 +80,12 @@ webhooks.openapi(
     const store = storeOf(c);
     const before = await store.groups.get(group);
     const diff = diffMembers(before ?? [], ips);
+    // A dry run claims its id too: the signature covers neither the path nor `?dry_run`, so an
+    // unclaimed dry run could be sent again without it (or to another group) and be applied.
+    if (!(await store.webhooks.claim(signed.id, SEEN_SECONDS))) {
+      throw apiError(409, 'replayed', `webhook-id ${signed.id} was already delivered`, { id: signed.id });
+    }
     if (!dryRun) {
-      if (!(await store.webhooks.claim(signed.id, SEEN_SECONDS))) {
-        throw apiError(409, 'replayed', `webhook-id ${signed.id} was already delivered`, { id: signed.id });
-      }
       try {
         await store.groups.replace(group, ips);
       } catch (error) {

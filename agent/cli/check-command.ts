@@ -117,7 +117,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`ping-agent check: cannot reach the API at ${config.url.origin}: ${cause}\n`);
     return EXIT.usage;
   }
-  const text = await res.text();
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (error) {
+    process.stderr.write(
+      `ping-agent check: the API at ${config.url.origin} stopped answering: ${(error as Error).message}\n`,
+    );
+    return EXIT.usage;
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -134,9 +142,32 @@ export async function run(argv: string[]): Promise<number> {
     );
     return EXIT.usage;
   }
-  const answer = body as CheckAnswer;
-  process.stdout.write(config.json ? `${JSON.stringify(answer, null, 2)}\n` : summary(answer));
-  return answer.ok ? EXIT.ok : EXIT.failed;
+  // A green build must come from a real verdict: 200 with ok true. Anything else that answers 200
+  // or 412 (a proxy, another service at a wrong --url) is no verdict at all, never a pass.
+  if (!isVerdict(body) || body.ok !== (res.status === 200)) {
+    process.stderr.write(
+      `ping-agent check: the API at ${config.url.origin} answered ${res.status} with no verdict; is --url the ping-agent API?\n`,
+    );
+    return EXIT.usage;
+  }
+  process.stdout.write(config.json ? `${JSON.stringify(body, null, 2)}\n` : summary(body));
+  return body.ok ? EXIT.ok : EXIT.failed;
+}
+
+function isVerdict(body: unknown): body is CheckAnswer {
+  const b = body as Partial<CheckAnswer> | null;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.ok === 'boolean' &&
+    typeof b.group === 'string' &&
+    Array.isArray(b.agents) &&
+    typeof b.checked === 'number' &&
+    typeof b.failing_count === 'number' &&
+    Array.isArray(b.failing) &&
+    typeof b.limits === 'object' &&
+    b.limits !== null
+  );
 }
 
 const MAX_LINES = 50;

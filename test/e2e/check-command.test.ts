@@ -124,4 +124,23 @@ describe('ping-agent check', () => {
       expect(res.stderr.trim().split('\n')).toHaveLength(1);
     }
   });
+
+  it('never passes on an answer that is not a verdict (a wrong --url that answers 200 or 412)', async () => {
+    const answers = [
+      [200, { ok: true }],
+      [200, {}],
+      [412, { ok: true, group: 'dc1', agents: [], checked: 0, limits: {}, failing_count: 0, failing: [] }],
+    ] as const;
+    for (const [status, body] of answers) {
+      const other = await serveFetch(async () => Response.json(body, { status }));
+      try {
+        const res = await check(['--url', other.url, '--token', 't', '--group', 'dc1']);
+        expect(res.code, JSON.stringify(body)).toBe(2);
+        expect(res.stderr).toContain(`answered ${status} with no verdict`);
+        expect(res.stdout).toBe('');
+      } finally {
+        await other.close();
+      }
+    }
+  });
 });

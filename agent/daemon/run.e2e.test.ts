@@ -255,6 +255,48 @@ describeLab('ping-agent run', () => {
     });
   });
 
+  it('stopped during an outage, keeps its spool on disk and replays it at the next start before continuing the counts', async () => {
+    const name = 'e2e-outage-restart';
+    const ip = lab.targets[1]!;
+    await seedJob(name, 'steady', '*/1 * * * * *', { 'e2e-steady-restart': [ip] });
+    const first = startAgent(name);
+    await first.waitFor('2 runs', () => first.runs('steady').length >= 2, 20_000);
+    await gateway.close();
+    const runsBefore = first.runs('steady').length;
+    try {
+      await first.waitFor(
+        'runs spooled',
+        () =>
+          first.runs('steady').length >= runsBefore + 3 && Number(first.runs('steady').at(-1)!.spooled) > 0,
+        20_000,
+      );
+      // The stop flushes the open history buckets into the spool too: the only place they exist.
+      const stopped = await first.stop('SIGTERM');
+      expect(stopped.code).toBe(0);
+      expect(stopped.ms).toBeLessThan(5_000);
+    } finally {
+      gateway = await startGateway({ redisUrl: backend.redisUrl, token, port: gatewayPort });
+    }
+    const second = startAgent(name);
+    try {
+      await second.waitFor('2 runs', () => second.runs('steady').length >= 2, 20_000);
+    } finally {
+      expect((await second.stop()).code).toBe(0);
+    }
+    // Replayed in order before the counts were read back: an older status replayed after a newer
+    // one, or a batch lost, would leave the counts short.
+    const runs = [...first.runs('steady'), ...second.runs('steady')];
+    expect(await status(name, ip)).toMatchObject({
+      send_count: sum(runs, 'sent'),
+      return_count: sum(runs, 'received'),
+    });
+    // History buckets are written once each, so they add up only if every spooled batch arrived.
+    const minutes = await backend.redis.zrange<string[]>(keys.ipMinutes(name, ip), 0, -1);
+    const points = minutes.map((m) => JSON.parse(m) as { sent: number; received: number });
+    expect(points.reduce((s, p) => s + p.sent, 0)).toBe(sum(runs, 'sent'));
+    expect(points.reduce((s, p) => s + p.received, 0)).toBe(sum(runs, 'received'));
+  });
+
   it('stops with exit code 2 and one line naming a bad setting', async () => {
     const agent = startAgent('e2e-bad', { PING_AGENT_CLEAN_WINDOW_S: 'soon' });
     expect(await agent.wait()).toBe(2);

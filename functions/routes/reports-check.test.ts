@@ -189,6 +189,10 @@ describe('reports', () => {
     } while (cursor !== '0' && pages < 100);
     expect(seen.size).toBe(33);
     expect((await api.call('GET', '/v1/agents/edge-1/ips?count=0')).status).toBe(400);
+    // A cursor past 64 bits is the caller's mistake (400), not Redis failing (503).
+    expect((await api.call('GET', '/v1/agents/edge-1/ips?cursor=18446744073709551616')).status).toBe(400);
+    expect((await api.call('GET', '/v1/agents/edge-1/ips?cursor=18446744073709551615')).status).toBe(200);
+    expect((await api.call('GET', '/v1/agents/edge-1/ips?cursor=1.5')).status).toBe(400);
   });
 
   it("lists the agent's err list with each IP's status", async () => {

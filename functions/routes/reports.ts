@@ -36,6 +36,12 @@ reports.openapi(
         cursor: z
           .string()
           .regex(/^[0-9]{1,20}$/, 'must be a cursor from a previous page')
+          // Redis cursors are unsigned 64-bit; a larger one would be a Redis error, not a 400.
+          // (zod runs this even when the pattern failed, hence the guard before BigInt.)
+          .refine(
+            (v) => !/^[0-9]+$/.test(v) || BigInt(v) <= 0xffff_ffff_ffff_ffffn,
+            'must be a cursor from a previous page',
+          )
           .optional(),
         count: z
           .string()

@@ -54,11 +54,20 @@ export function tokenBindings(env: Bindings | undefined): { write: string[]; rea
 export function webhookSecretBinding(env: Bindings | undefined): string[] {
   const secrets = splitValues(required(env, 'WEBHOOK_SECRET'));
   for (const s of secrets) {
-    if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s)) {
+    if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s) || !decodes(s.slice('whsec_'.length))) {
       configError('WEBHOOK_SECRET', 'must be "whsec_" followed by a base64 key');
     }
   }
   return secrets;
+}
+
+/** The pattern lets through a few strings atob refuses ("abcde"); those would otherwise be a 500. */
+function decodes(base64: string): boolean {
+  try {
+    return atob(base64).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 function redisBindings(env: Bindings | undefined): { url: string; token: string; prefix: string } {

@@ -146,6 +146,20 @@ describe('POST /v1/webhooks/groups/{group}', () => {
     expect(await snapshot(api.backend)).toEqual({});
   });
 
+  it('answers a config error naming WEBHOOK_SECRET when its key is not base64', async () => {
+    const env = { ...api.env, WEBHOOK_SECRET: 'whsec_abcde' };
+    const res = await api.raw(
+      path,
+      { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } },
+      env,
+    );
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({
+      type: 'config',
+      binding: 'WEBHOOK_SECRET',
+    });
+  });
+
   it('answers 500 naming WEBHOOK_SECRET when it is not configured', async () => {
     const { WEBHOOK_SECRET: _, ...env } = api.env;
     const res = await api.raw(

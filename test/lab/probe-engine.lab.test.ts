@@ -48,6 +48,8 @@ describeLab('probe engine in the lab', () => {
       expect((sent - received) / sent).toBeGreaterThan(0.25);
       expect((sent - received) / sent).toBeLessThan(0.35);
       expect(results.every((r) => r.late === 0 && r.duplicates === 0)).toBe(true);
+      // The RTT lists are reserved for the whole count and cut to what came back.
+      for (const r of results) expect(r.rttsMs).toHaveLength(r.received);
     } finally {
       await lab.clearLoss();
     }
@@ -108,6 +110,9 @@ describeLab('probe engine in the lab', () => {
       const targets = forge === 'checksum' ? [lab.targets[0]!] : [lab.targets[0]!, lab.targets6[0]!];
       const results = await engine.probe(targets, { ...quick, timeoutMs: 150 });
       for (const r of results) expect(r, `${forge} ${r.ip}`).toMatchObject({ sent: 5, received: 0, late: 0 });
+      // Unanswered targets each get their own empty list, not one shared array.
+      expect(results.map((r) => r.rttsMs)).toEqual(results.map(() => []));
+      if (results.length > 1) expect(results[0]!.rttsMs).not.toBe(results[1]!.rttsMs);
     }
     await lab.stopResponder();
   });
@@ -153,6 +158,13 @@ describeLab('probe engine in the lab', () => {
     } finally {
       await slow.close();
     }
+  });
+
+  it('keeps every RTT sample when a target gets more probes than the list reserves at first', async () => {
+    const [r] = await engine.probe([lab.targets[1]!], { count: 300, periodMs: 0, timeoutMs: 300, size: 56 });
+    expect(r).toMatchObject({ sent: 300, received: 300 });
+    expect(r!.rttsMs).toHaveLength(300);
+    expect(r!.rttsMs.every((x) => Number.isFinite(x) && x >= 0 && x < 100)).toBe(true);
   });
 
   it('keeps nothing of a finished call alive (a long-running agent would hold old results)', async () => {

@@ -127,6 +127,19 @@ describe('PATCH /v1/groups/{group}', () => {
     expect(await version()).toBe(2);
   });
 
+  it('applies a patch too large for one Redis request (64 /22 blocks added, then removed)', async () => {
+    await api.call('PUT', '/v1/groups/wide', { body: { ips: ['198.18.0.1'] } });
+    const blocks = Array.from({ length: 64 }, (_, i) => `198.${18 + (i >> 6)}.${(i & 63) * 4}.0/22`);
+    const added = await api.call('PATCH', '/v1/groups/wide', { body: { add: blocks } });
+    expect(added.status).toBe(200);
+    expect(added.body.ip_count).toBe(64 * 1022);
+    expect(await api.backend.redis.scard(keys.group('wide'))).toBe(64 * 1022);
+    const removed = await api.call('PATCH', '/v1/groups/wide', { body: { remove: blocks.slice(1) } });
+    expect(removed.status).toBe(200);
+    expect(removed.body.ip_count).toBe(1022);
+    expect(await api.backend.redis.scard(keys.group('wide'))).toBe(1022);
+  });
+
   it('answers 404 for an unknown group and 422 for an IP both added and removed', async () => {
     expect((await api.call('PATCH', '/v1/groups/nope', { body: { add: ['198.18.0.1'] } })).status).toBe(404);
     await api.call('PUT', '/v1/groups/dc1', { body: { ips: [] } });

@@ -15,7 +15,7 @@ export function diffMembers(before: readonly string[], after: readonly string[])
 }
 
 export function groupStore({ redis, keys }: StoreContext) {
-  return {
+  const store = {
     async list(): Promise<string[]> {
       return sortedStrings(await redis.smembers(keys.groupsList()));
     },
@@ -102,9 +102,20 @@ export function groupStore({ redis, keys }: StoreContext) {
       await tx.exec();
     },
 
-    /** Adds and removes members in one transaction; creates the group if needed. */
+    /**
+     * Adds and removes members in one transaction; creates the group if needed. A patch too large
+     * for one request (over 1 MB: tens of thousands of members) is applied to the members read
+     * back and swapped in whole, as `replace` does; a change made by someone else in between is lost.
+     */
     async patch(group: string, add: readonly string[], remove: readonly string[]): Promise<void> {
       const target = keys.group(group);
+      if (add.length + remove.length > MEMBERS_PER_COMMAND) {
+        const members = new Set(sortedStrings(await redis.smembers(target)));
+        for (const ip of add) members.add(ip);
+        for (const ip of remove) members.delete(ip);
+        await store.replace(group, [...members].sort());
+        return;
+      }
       const tx = redis.multi();
       for (const part of chunk(add, MEMBERS_PER_COMMAND)) tx.sadd(target, part[0]!, ...part.slice(1));
       for (const part of chunk(remove, MEMBERS_PER_COMMAND)) tx.srem(target, ...part);
@@ -128,4 +139,5 @@ export function groupStore({ redis, keys }: StoreContext) {
       return Number(deleted) + Number(unlisted) > 0;
     },
   };
+  return store;
 }

@@ -87,6 +87,34 @@ describe('Scheduler', () => {
     await s.stop();
   });
 
+  it('does not start a changed job while the run of its old definition is still going', async () => {
+    let active = 0;
+    let most = 0;
+    const runs: string[] = [];
+    const s = new Scheduler(
+      async (p) => {
+        active += 1;
+        most = Math.max(most, active);
+        runs.push(p.groups.join(','));
+        await new Promise((r) => setTimeout(r, 1_500));
+        active -= 1;
+      },
+      () => {},
+    );
+    s.reconcile(new Map([['slow', plan('slow', '* * * * * *')]]));
+    await wait(1_000);
+    expect(runs).toEqual(['g']);
+    expect(s.reconcile(new Map([['slow', plan('slow', '* * * * * *', ['h'])]])).changed).toEqual(['slow']);
+    await wait(3_000);
+    const stopped = s.stop();
+    await wait(1_500);
+    await stopped;
+    expect(most).toBe(1);
+    expect(runs[0]).toBe('g');
+    expect(runs.slice(1)).toContain('h');
+    expect(s.skippedRuns).toBeGreaterThanOrEqual(1);
+  });
+
   it('never overlaps runs of one job and waits for the running one at stop', async () => {
     let active = 0;
     let most = 0;

@@ -4,20 +4,22 @@ import { spreadOffsetMs } from './job-set.ts';
 
 // Keeps one croner schedule per job in line with the wanted set: unchanged jobs keep running
 // untouched, changed ones are replaced, removed ones stopped. Schedules are UTC, never overlap
-// themselves (a run still going when the next is due is skipped and counted), and start at a small
-// per-job offset so that jobs on the same SPEC do not fire in one burst.
+// themselves (a run still going when the next is due is skipped and counted, also when the job's
+// definition changed meanwhile: the run of the old one finishes first), and start at a small per-job
+// offset so that jobs on the same SPEC do not fire in one burst.
 
 export type RunJob = (plan: JobPlan, scheduledAt: Date) => Promise<void>;
 
 interface Running {
   plan: JobPlan;
   cron: Cron;
-  busy: boolean;
 }
 
 export class Scheduler {
   private readonly running = new Map<string, Running>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Jobs with a run going, by name, so a replaced definition does not overlap its predecessor. */
+  private readonly busy = new Set<string>();
   private stopped = false;
   skippedRuns = 0;
 
@@ -54,17 +56,16 @@ export class Scheduler {
     const offset = spreadOffsetMs(plan.name, plan.intervalS);
     const entry: Running = {
       plan,
-      busy: false,
       cron: new Cron(
         plan.spec,
         { timezone: 'UTC', protect: true, name: `ping-agent:${plan.name}` },
         (cron: Cron) => {
           const scheduledAt = cron.currentRun() ?? new Date();
-          if (entry.busy) {
+          if (this.busy.has(plan.name)) {
             this.skippedRuns += 1;
             return;
           }
-          entry.busy = true;
+          this.busy.add(plan.name);
           const run = (async () => {
             if (offset > 0) await new Promise((r) => setTimeout(r, offset));
             // Removed or replaced while waiting for its offset: that run belongs to the old job.
@@ -73,7 +74,7 @@ export class Scheduler {
           })()
             .catch((error) => this.onError(entry.plan, error))
             .finally(() => {
-              entry.busy = false;
+              this.busy.delete(plan.name);
               this.inFlight.delete(run);
             });
           this.inFlight.add(run);

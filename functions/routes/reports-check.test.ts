@@ -195,6 +195,20 @@ describe('reports', () => {
     expect((await api.call('GET', '/v1/agents/edge-1/ips?cursor=1.5')).status).toBe(400);
   });
 
+  it('lists an err list too large for one Redis request (a whole site losing packets)', async () => {
+    const ips = Array.from({ length: 50_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+    for (let i = 0; i < ips.length; i += 10_000) {
+      await api.backend.redis.sadd(keys.agentErrList('edge-1'), ips[i]!, ...ips.slice(i + 1, i + 10_000));
+    }
+    await writeStatus('edge-1', status('198.18.100.7'));
+    const res = await api.call('GET', '/v1/agents/edge-1/errors');
+    expect(res.status).toBe(200);
+    expect(res.body.errors).toHaveLength(50_000);
+    expect(res.body.errors.find((e: { ip: string }) => e.ip === '198.18.100.7').status).toMatchObject({
+      ip: '198.18.100.7',
+    });
+  });
+
   it("lists the agent's err list with each IP's status", async () => {
     await api.backend.redis.sadd(keys.agentErrList('edge-1'), '198.18.0.1', '198.18.5.5');
     const res = await api.call('GET', '/v1/agents/edge-1/errors');

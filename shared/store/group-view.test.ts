@@ -25,12 +25,15 @@ async function agentWithJob(agent: string, groups: string[]) {
 }
 
 async function writeStatuses(agent: string, list: string[]) {
-  const p = backend.redis.pipeline();
-  for (const ip of list) {
-    const status = { ip, send_count: 1, return_count: 1, err: null, updated_at: new Date().toISOString() };
-    p.set(store.keys.ipStatus(agent, ip), JSON.stringify(status));
+  // A few thousand values per request, to stay under the 1 MB request limit.
+  for (let i = 0; i < list.length; i += 2_000) {
+    const p = backend.redis.pipeline();
+    for (const ip of list.slice(i, i + 2_000)) {
+      const status = { ip, send_count: 1, return_count: 1, err: null, updated_at: new Date().toISOString() };
+      p.set(store.keys.ipStatus(agent, ip), JSON.stringify(status));
+    }
+    await p.exec();
   }
-  await p.exec();
 }
 
 describe('groupView.read', () => {
@@ -56,16 +59,33 @@ describe('groupView.read', () => {
   });
 
   it('splits status reads over the request limit into parallel requests, still three round trips', async () => {
-    const members = ips(1000);
+    // 3 agents x 8,000 long IPv6 addresses: 24,000 keys, over 1 MB in one request (the gateway,
+    // like Upstash, would refuse it), yet few enough to be read speculatively in the third trip.
+    const members = Array.from(
+      { length: 8_000 },
+      (_, i) => `fd00:1234:5678:9abc:def0:1234:5678:${(i + 4096).toString(16)}`,
+    );
     await store.groups.replace('g', members);
-    const agents = Array.from({ length: Math.ceil((KEYS_PER_REQUEST + 1) / 1000) }, (_, i) => `a${i}`);
+    const agents = ['a0', 'a1', 'a2'];
+    expect(agents.length * members.length).toBeGreaterThan(KEYS_PER_REQUEST);
+    expect(agents.length * members.length).toBeLessThanOrEqual(SPECULATIVE_KEY_LIMIT);
     for (const a of agents) await agentWithJob(a, ['g']);
     await writeStatuses(agents.at(-1)!, members);
     const view = (await store.groupView.read('g'))!;
     expect(view.roundTrips).toBe(3);
     expect(view.agents).toHaveLength(agents.length);
-    expect(view.statuses.get(agents.at(-1)!)!.size).toBe(1000);
+    expect(view.statuses.get(agents.at(-1)!)!.size).toBe(members.length);
     expect(view.statuses.get('a0')!.size).toBe(0);
+  });
+
+  it('reads the statuses of a group of 50,000 IPs in the fourth trip, split under the request limit', async () => {
+    const members = ips(50_000);
+    await store.groups.replace('big', members);
+    await agentWithJob('mine', ['big']);
+    await writeStatuses('mine', members.slice(-5));
+    const view = (await store.groupView.read('big'))!;
+    expect(view.roundTrips).toBe(4);
+    expect([...view.statuses.get('mine')!.keys()]).toEqual(members.slice(-5).sort());
   });
 
   it('reads job values first when fetching every agent’s statuses would be far too many keys', async () => {

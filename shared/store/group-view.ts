@@ -1,7 +1,9 @@
 import type { IpStatus } from '../schema.ts';
-import { chunk, type StoreContext, sortedStrings } from './context.ts';
+import { type StoreContext, sortedStrings } from './context.ts';
 import { readJob } from './jobs.ts';
-import { readStatus } from './statuses.ts';
+import { KEYS_PER_REQUEST, mgetInParts, readStatus } from './statuses.ts';
+
+export { KEYS_PER_REQUEST };
 
 // Everything the CI check and the group report need, read in as few round trips as Redis allows:
 //
@@ -32,25 +34,21 @@ export interface GroupView {
   roundTrips: number;
 }
 
-/** Most keys one status request carries (IPv6 keys are ~60 bytes; this keeps a body well under 1 MB). */
-export const KEYS_PER_REQUEST = 8_000;
 /** Above this many speculative status keys, read the job values first. */
 export const SPECULATIVE_KEY_LIMIT = 3 * KEYS_PER_REQUEST;
 
 export function groupViewStore({ redis, keys }: StoreContext) {
   async function readStatuses(agents: readonly string[], ips: readonly string[]) {
     const out = new Map<string, Map<string, IpStatus>>();
-    const pairs = agents.flatMap((agent) => ips.map((ip) => ({ agent, ip })));
+    const pairs = agents.flatMap((agent) => ips.map((ip) => ({ agent, ip, key: keys.ipStatus(agent, ip) })));
     for (const agent of agents) out.set(agent, new Map());
-    const parts = chunk(pairs, KEYS_PER_REQUEST);
-    const raws = await Promise.all(
-      parts.map((part) => redis.mget<(string | null)[]>(...part.map((x) => keys.ipStatus(x.agent, x.ip)))),
+    const raws = await mgetInParts(
+      redis,
+      pairs.map((x) => x.key),
     );
-    parts.forEach((part, pi) => {
-      part.forEach((x, i) => {
-        const status = readStatus(keys.ipStatus(x.agent, x.ip), raws[pi]![i]);
-        if (status) out.get(x.agent)!.set(x.ip, status);
-      });
+    pairs.forEach((x, i) => {
+      const status = readStatus(x.key, raws[i]);
+      if (status) out.get(x.agent)!.set(x.ip, status);
     });
     return out;
   }

@@ -1,6 +1,31 @@
 import { ipStatusPattern } from '../keys.ts';
 import { type IpStatus, ipStatusSchema, parseStored, StoredValueError } from '../schema.ts';
-import { type StoreContext, sortedStrings } from './context.ts';
+import { chunk, type RedisClient, type StoreContext, sortedStrings } from './context.ts';
+
+/** Most keys one status request carries (IPv6 keys are ~60 bytes; this keeps a body well under 1 MB). */
+export const KEYS_PER_REQUEST = 8_000;
+
+/**
+ * MGET of any number of keys, split into parallel requests that each stay under the 1 MB request
+ * limit (an err list or a group can hold 65,536 IPs). Values come back in the order of `keyList`.
+ * Each part is an explicit pipeline: plain `mget` calls made in the same tick would be merged by
+ * the client's auto-pipelining into one request, as large as if they had never been split.
+ */
+export async function mgetInParts(
+  redis: RedisClient,
+  keyList: readonly string[],
+): Promise<(string | null)[]> {
+  const parts = chunk(keyList, KEYS_PER_REQUEST);
+  const raws = await Promise.all(
+    parts.map(async (part) => {
+      const p = redis.pipeline();
+      p.mget(...part);
+      const [values] = (await p.exec()) as [(string | null)[]];
+      return values;
+    }),
+  );
+  return raws.flat();
+}
 
 export interface StatusPage {
   statuses: IpStatus[];
@@ -12,7 +37,10 @@ export function statusStore({ redis, keys }: StoreContext) {
   async function get(agent: string, ips: readonly string[]): Promise<Map<string, IpStatus>> {
     const out = new Map<string, IpStatus>();
     if (ips.length === 0) return out;
-    const raws = await redis.mget<(string | null)[]>(...ips.map((ip) => keys.ipStatus(agent, ip)));
+    const raws = await mgetInParts(
+      redis,
+      ips.map((ip) => keys.ipStatus(agent, ip)),
+    );
     ips.forEach((ip, i) => {
       const status = readStatus(keys.ipStatus(agent, ip), raws[i]);
       if (status) out.set(ip, status);
@@ -31,7 +59,7 @@ export function statusStore({ redis, keys }: StoreContext) {
       const out = new Map<string, Map<string, IpStatus>>();
       if (agents.length === 0 || ips.length === 0) return out;
       const keyList = agents.flatMap((a) => ips.map((ip) => keys.ipStatus(a, ip)));
-      const raws = await redis.mget<(string | null)[]>(...keyList);
+      const raws = await mgetInParts(redis, keyList);
       agents.forEach((agent, ai) => {
         const row = new Map<string, IpStatus>();
         ips.forEach((ip, ii) => {

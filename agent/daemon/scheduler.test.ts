@@ -115,6 +115,22 @@ describe('Scheduler', () => {
     expect(s.skippedRuns).toBeGreaterThanOrEqual(1);
   });
 
+  it('schedules a job of the same name in two schedulers (a stored job may be called err-list)', async () => {
+    const runs: string[] = [];
+    const record = async (p: JobPlan) => {
+      runs.push(p.groups.join(','));
+    };
+    const builtIn = new Scheduler(record, () => {});
+    const stored = new Scheduler(record, () => {});
+    builtIn.reconcile(new Map([['err-list', plan('err-list', '* * * * * *', [])]]));
+    expect(stored.reconcile(new Map([['err-list', plan('err-list', '* * * * * *')]])).added).toEqual([
+      'err-list',
+    ]);
+    await wait(1_300);
+    expect(runs.sort()).toEqual(['', 'g']);
+    await Promise.all([builtIn.stop(), stored.stop()]);
+  });
+
   it('never overlaps runs of one job and waits for the running one at stop', async () => {
     let active = 0;
     let most = 0;

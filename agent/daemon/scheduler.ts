@@ -58,7 +58,9 @@ export class Scheduler {
       plan,
       cron: new Cron(
         plan.spec,
-        { timezone: 'UTC', protect: true, name: `ping-agent:${plan.name}` },
+        // No croner `name`: croner keeps named jobs in one process-wide registry and refuses a
+        // second of the same name, and a stored job may share its name with the built-in one.
+        { timezone: 'UTC', protect: true },
         (cron: Cron) => {
           const scheduledAt = cron.currentRun() ?? new Date();
           if (this.busy.has(plan.name)) {

@@ -59,10 +59,8 @@ agents.openapi(
   }),
   async (c) => {
     const { agent } = c.req.valid('param');
-    const store = storeOf(c);
-    // Checked first so that deleting an unknown agent changes nothing, not even the config version.
-    await knownAgent(store, agent);
-    await store.agents.remove(agent);
+    // The store changes nothing, not even the config version, when nothing of the agent exists.
+    if (!(await storeOf(c).agents.remove(agent))) throw noAgent(agent);
     return c.json({ deleted: agent }, 200);
   },
 );

@@ -159,7 +159,9 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
     const stopStarted = Date.now();
     for (const timer of timers) clearInterval(timer);
     await Promise.all([jobs.stop(), errJob.stop()]);
-    await writer.write(runner.historyCommands(history.drain(), Math.floor(Date.now() / 1000)));
+    await writer.write(
+      runner.historyCommands(history.drain(`${process.pid}@${startedAt}`), Math.floor(Date.now() / 1000)),
+    );
     await writer.close();
     try {
       await store.agents.goOffline(config.name);

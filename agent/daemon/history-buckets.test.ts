@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { historyPointSchema } from '../../shared/schema.ts';
+import { queueResultCommand, resultCommands } from '../../shared/store/results.ts';
+import { createStore } from '../../shared/store.ts';
+import { startTestBackend, type TestBackend } from '../../test/support/backend.ts';
 import { type FinishedPoint, HistoryBuckets } from './history-buckets.ts';
+
+let backend: TestBackend | undefined;
+afterAll(() => backend?.close());
 
 describe('HistoryBuckets', () => {
   it('hands out a minute once the next minute starts, with exact quantiles', () => {
@@ -37,9 +43,46 @@ describe('HistoryBuckets', () => {
   it('drains open buckets at shutdown', () => {
     const h = new HistoryBuckets();
     h.add('198.18.0.3', 1, [], 1_700_000_040, []);
-    const drained = h.drain();
+    const drained = h.drain('1@first');
     expect(drained.map((d) => d.resolution).sort()).toEqual(['hour', 'minute']);
     expect(drained.every((d) => d.point.received === 0 && d.point.median === null)).toBe(true);
-    expect(h.drain()).toEqual([]);
+    expect(h.drain('1@first')).toEqual([]);
+  });
+
+  it("keeps both processes' parts of a bucket in Redis even when they come out identical", async () => {
+    backend = await startTestBackend();
+    const store = createStore(backend.redis);
+    const build = resultCommands(store);
+    const t0 = 1_700_000_040;
+    // A dead target, stopped mid-minute after 3 probes, restarted, 3 more probes, stopped again.
+    for (const [part, at] of [
+      ['101@2026-01-01T00:00:00.000Z', t0 + 5],
+      ['102@2026-01-01T00:00:31.000Z', t0 + 35],
+    ] as const) {
+      const h = new HistoryBuckets();
+      for (let i = 0; i < 3; i++) h.add('198.18.0.4', 1, [], at + i * 5, []);
+      const p = backend.redis.pipeline();
+      for (const { ip, resolution, point } of h.drain(part)) {
+        queueResultCommand(p, build.historyPoint('a-parts', ip, resolution, point));
+      }
+      await p.exec();
+    }
+    const minutes = await store.history.range('a-parts', '198.18.0.4', 'minute', t0, t0);
+    expect(minutes).toEqual([
+      {
+        t: t0,
+        sent: 6,
+        received: 0,
+        min: null,
+        p10: null,
+        p25: null,
+        median: null,
+        p75: null,
+        p90: null,
+        max: null,
+      },
+    ]);
+    const hours = await store.history.range('a-parts', '198.18.0.4', 'hour', 0, t0);
+    expect(hours.map((p) => p.sent)).toEqual([6]);
   });
 });

@@ -89,12 +89,18 @@ export class HistoryBuckets {
     }
   }
 
-  /** Every bucket still open (at shutdown): written as partial members that readers merge. */
-  drain(): FinishedPoint[] {
+  /**
+   * Every bucket still open (at shutdown): written as partial members that readers merge. Each is
+   * tagged with `part` (naming this process), because the next process's part of the same bucket
+   * can come out identical (a dead target: same start, same counts, no RTTs), and a ZADD of an
+   * identical member would keep only one of the two.
+   */
+  drain(part: string): FinishedPoint[] {
     const out: FinishedPoint[] = [];
     for (const [ip, bucket] of this.minutes)
-      out.push({ ip, resolution: 'minute', point: minutePoint(bucket) });
-    for (const [ip, bucket] of this.hours) out.push({ ip, resolution: 'hour', point: hourPoint(bucket) });
+      out.push({ ip, resolution: 'minute', point: { ...minutePoint(bucket), part } });
+    for (const [ip, bucket] of this.hours)
+      out.push({ ip, resolution: 'hour', point: { ...hourPoint(bucket), part } });
     this.minutes.clear();
     this.hours.clear();
     return out;

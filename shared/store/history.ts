@@ -4,8 +4,9 @@ import type { StoreContext } from './context.ts';
 // History for graphs: `ip-minutes_{agent}_{ip}` and `ip-hours_{agent}_{ip}` are sorted sets whose
 // members are whole JSON buckets scored by the bucket's start (Unix seconds). A bucket is written
 // once, when it is complete, so replaying a write adds nothing (ZADD of an identical member is a
-// no-op). An agent that restarts mid-bucket writes the part it saw as a second member with the same
-// score; readers merge members that share a start.
+// no-op). An agent that stops mid-bucket writes the part it saw, tagged with a `part` field naming
+// the process so it never coincides with the next process's part; readers merge members that share
+// a start.
 
 export type HistoryResolution = 'minute' | 'hour';
 
@@ -40,7 +41,10 @@ export function historyStore({ redis, keys }: StoreContext) {
 function readPoint(member: unknown): HistoryPoint[] {
   try {
     const parsed = historyPointSchema.safeParse(typeof member === 'string' ? JSON.parse(member) : member);
-    return parsed.success ? [parsed.data] : [];
+    if (!parsed.success) return [];
+    // Only the bucket's own fields: a partial member's `part` tag is for Redis, not for readers.
+    const { t, sent, received, min, p10, p25, median, p75, p90, max } = parsed.data;
+    return [{ t, sent, received, min, p10, p25, median, p75, p90, max }];
   } catch {
     // A member some other tool wrote: not ours to draw.
     return [];

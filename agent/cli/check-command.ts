@@ -209,5 +209,7 @@ export function summary(answer: CheckAnswer): string {
 }
 
 function pct(fraction: number): string {
+  // A failing loss too small for two decimals must not read as "0%".
+  if (fraction > 0 && fraction < 0.0001) return '<0.01%';
   return `${Number((fraction * 100).toFixed(2))}%`;
 }

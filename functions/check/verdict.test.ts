@@ -68,6 +68,23 @@ describe('verdict', () => {
     ]);
   });
 
+  it('fails a loss too small to show once rounded (no false green at max_loss=0)', () => {
+    const v = verdict(
+      view({
+        a: status({ send_count: 100_000, return_count: 99_999 }),
+        b: status({ loss_window: 0.00004 }),
+      }),
+      DEFAULT_LIMITS,
+      now,
+    );
+    expect(v.failing.map((f) => [f.ip, f.reason])).toEqual([
+      ['a', 'loss'],
+      ['b', 'loss'],
+    ]);
+    expect(v.failing[0]!.loss).toBeCloseTo(0.00001, 8);
+    expect(v.failing[1]!.loss).toBe(0.00004);
+  });
+
   it('reports an offline agent once and an empty or unprobed group as no_data', () => {
     expect(verdict(view({ x: status() }, false), DEFAULT_LIMITS, now).failing).toEqual([
       { agent: 'a', ip: null, reason: 'offline', loss: null, rtt_ms: null, age_s: null },

@@ -33,14 +33,22 @@ export interface Measure {
   age_s: number | null;
 }
 
-/** Loss, RTT and age of one status, as the verdict and the report show them. */
+/** Loss, RTT and age of one status, as the verdict and the report show them (loss rounded). */
 export function measure(status: IpStatus, nowMs: number): Measure {
   const updated = Date.parse(status.updated_at);
   const age_s = Number.isNaN(updated) ? null : Math.max(0, Math.round((nowMs - updated) / 100) / 10);
-  let loss: number | null = status.loss_window ?? null;
-  if (loss === null && status.send_count > 0) loss = 1 - status.return_count / status.send_count;
-  if (loss !== null) loss = Math.round(loss * 10_000) / 10_000;
-  return { loss, rtt_ms: status.rtt_avg_ms ?? null, age_s };
+  const loss = exactLoss(status);
+  return {
+    loss: loss === null ? null : Math.round(loss * 10_000) / 10_000,
+    rtt_ms: status.rtt_avg_ms ?? null,
+    age_s,
+  };
+}
+
+/** The loss window, else the loss of the cumulative counters; null before anything was sent. */
+function exactLoss(status: IpStatus): number | null {
+  if (status.loss_window !== undefined) return status.loss_window;
+  return status.send_count > 0 ? 1 - status.return_count / status.send_count : null;
 }
 
 export interface Verdict {
@@ -75,7 +83,10 @@ export function verdict(view: GroupView, limits: Limits, nowMs: number, onlyAgen
       }
       const m = measure(status, nowMs);
       const reason = failReason(status, m, limits);
-      if (reason) failing.push({ agent: agent.name, ip, reason, ...m });
+      if (!reason) continue;
+      // A loss failure never shows 0: below the rounding, the exact figure is shown instead.
+      const loss = reason === 'loss' && m.loss === 0 ? exactLoss(status) : m.loss;
+      failing.push({ agent: agent.name, ip, reason, ...m, loss });
     }
   }
   return { ok: failing.length === 0, checked, failing };
@@ -84,7 +95,10 @@ export function verdict(view: GroupView, limits: Limits, nowMs: number, onlyAgen
 function failReason(status: IpStatus, m: Measure, limits: Limits): FailReason | null {
   if (m.age_s === null || m.age_s > limits.max_age_s) return 'stale';
   if (m.loss === null && status.send_count === 0) return 'no_data';
-  if (m.loss !== null && m.loss > limits.max_loss) return 'loss';
+  // Compared unrounded: one lost packet in 100,000 counted since the key was made rounds to 0%,
+  // and must still fail max_loss=0.
+  const loss = exactLoss(status);
+  if (loss !== null && loss > limits.max_loss) return 'loss';
   if (limits.max_rtt_ms !== null) {
     if (m.rtt_ms === null) return status.return_count === 0 ? 'loss' : 'no_data';
     if (m.rtt_ms > limits.max_rtt_ms) return 'rtt';

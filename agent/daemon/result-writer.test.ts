@@ -68,6 +68,24 @@ describe('ResultWriter', () => {
     await writer.close();
   });
 
+  it('does not let a command Redis rejects (a hand-written key of the wrong type) hold up every later write', async () => {
+    const { redis } = createRedisClient(gateway.url, token, 2_000);
+    await backend.redis.set('w:not-a-set', 'hand-written');
+    const spool = await Spool.open(join(dir, 'wrongtype'), 10_000_000);
+    const writer = new ResultWriter(redis, spool, silent);
+    await writer.write([
+      set('w:before', '1'),
+      { op: 'sadd', key: 'w:not-a-set', members: ['198.18.0.1'] },
+      set('w:after', '1'),
+    ]);
+    expect(spool.isEmpty).toBe(true);
+    expect(writer.stats.refused).toBe(1);
+    expect(await backend.redis.mget('w:before', 'w:after')).toEqual(['1', '1']);
+    await writer.write([set('w:next', '1')]);
+    expect(await backend.redis.get('w:next')).toBe('1');
+    await writer.close();
+  });
+
   it('does not retry a refusal (401) and says why', async () => {
     const { redis } = createRedisClient(gateway.url, 'wrong-token', 2_000);
     await expect(redis.get('x')).rejects.toBeInstanceOf(RedisHttpError);

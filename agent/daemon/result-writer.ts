@@ -9,10 +9,13 @@ import type { Spool } from './spool.ts';
 // a request fails for a reason that may pass (no answer, 5xx, 429), that batch and everything after
 // it goes to the spool, and a drain loop replays the spool oldest first, backing off with jitter,
 // until it is empty. While anything is spooled, new batches are spooled behind it: a status is a
-// whole value, so it must never be overtaken by an older one. A refusal (4xx) is not retried.
+// whole value, so it must never be overtaken by an older one. A refusal (4xx) is not retried, nor
+// is a command Redis rejects inside a pipeline that otherwise went through.
 
 export const MAX_COMMANDS_PER_REQUEST = 1_000;
 export const MAX_BYTES_PER_REQUEST = 900 * 1024;
+/** Error replies that pass with time (out of memory, loading, busy script, failover), so a retry may work. */
+const TRANSIENT_REPLY = /^(OOM|LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
 
 export function splitBatches(commands: readonly ResultCommand[]): ResultCommand[][] {
   const out: ResultCommand[][] = [];
@@ -88,21 +91,34 @@ export class ResultWriter {
     try {
       const pipeline = this.redis.pipeline();
       for (const command of batch) queueResultCommand(pipeline, command);
-      await pipeline.exec();
-      this.stats.written += batch.length;
+      // Per-command errors come back beside the results instead of failing the whole request: the
+      // other commands were applied, and Redis will refuse the same command every time (a key of
+      // the wrong type, written by hand), so retrying the batch would only block every later one.
+      const replies = await pipeline.exec({ keepErrors: true });
+      const errors = replies.flatMap((reply, i) => (reply.error ? [{ i, error: reply.error }] : []));
+      if (errors.some((e) => TRANSIENT_REPLY.test(e.error)))
+        return this.retry(errors[0]!.error, batch.length);
       this.backoff.reset();
       this.failing = false;
+      this.stats.written += batch.length - errors.length;
+      if (errors.length > 0) {
+        this.stats.refused += errors.length;
+        const first = batch[errors[0]!.i]!;
+        this.log.error(
+          {
+            err: errors[0]!.error,
+            op: first.op,
+            key: first.key,
+            refused: errors.length,
+            commands: batch.length,
+          },
+          'Redis REFUSED result commands; not retrying them (check that key is not used by something else)',
+        );
+      }
       return 'done';
     } catch (error) {
+      if (isRetryable(error)) return this.retry((error as Error).message, batch.length);
       this.stats.writeFailures += 1;
-      if (isRetryable(error)) {
-        this.failing = true;
-        this.log.warn(
-          { err: (error as Error).message, commands: batch.length },
-          'result write failed; spooling',
-        );
-        return 'retry';
-      }
       this.stats.refused += batch.length;
       this.log.error(
         { err: (error as Error).message, commands: batch.length },
@@ -110,6 +126,13 @@ export class ResultWriter {
       );
       return 'done';
     }
+  }
+
+  private retry(err: string, commands: number): 'retry' {
+    this.stats.writeFailures += 1;
+    this.failing = true;
+    this.log.warn({ err, commands }, 'result write failed; spooling');
+    return 'retry';
   }
 
   private startDrain(): void {

@@ -9,7 +9,9 @@ import type { EngineOptions, IcmpErrorReport, ProbeEngine, ProbeOptions, TargetR
 // The probe engine: one raw socket per family, one random identifier, a pending table indexed by
 // sequence number held in typed arrays, one deadline queue, and a token bucket that paces every
 // concurrent probe() call together. Sends go out in batches from one setImmediate turn so replies
-// are read between batches; nothing allocates per packet on the send path.
+// are read between batches. Per packet the engine creates no objects or arrays (only V8's boxed
+// clock readings and the addon's source-address string per reply); per target it keeps its result
+// object and, once answered, an RTT list sized for the call's count.
 //
 // Payload: bytes 0-7 the send time as a Unix timestamp (u32 seconds, u32 microseconds, the seed's
 // design), 8-15 a per-engine random nonce, then a fixed pad up to the requested size.

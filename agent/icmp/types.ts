@@ -38,7 +38,10 @@ export interface TargetResult {
   ip: string;
   sent: number;
   received: number;
-  /** Round-trip times of the answered probes, ms, in send order. */
+  /**
+   * Round-trip times of the answered probes, ms, in the order the replies came (send order
+   * unless the network reorders them).
+   */
   rttsMs: number[];
   /** Replies that arrived after their timeout: not counted as received. */
   late: number;

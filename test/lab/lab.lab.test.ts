@@ -1,6 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { openProbeEngine } from '../../agent/icmp/engine.ts';
 import { createLab } from './lab.ts';
@@ -43,6 +44,32 @@ describeLab('network lab', () => {
     expect(namespaces()).not.toContain(a.netns);
     expect(namespaces()).not.toContain(b.netns);
     expect(existsSync(join(SLOT_ROOT, `slot-${a.slot}`))).toBe(false);
+  });
+
+  it('removes the lab when its process is ended by a signal, then dies of that signal', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url)),
+        fileURLToPath(new URL('./hold-lab.fixture.ts', import.meta.url)),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('close', (_code, signal) => resolve(signal)),
+    );
+    const netns = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.on('close', () => reject(new Error(`the lab process ended early: ${out}`)));
+    });
+    expect(namespaces()).toContain(netns);
+    child.kill('SIGTERM');
+    expect(await exited).toBe('SIGTERM');
+    expect(namespaces()).not.toContain(netns);
   });
 
   it('cleans up the slot and namespace of a run that was killed', () => {

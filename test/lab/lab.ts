@@ -74,9 +74,29 @@ export interface Lab {
 }
 
 const open = new Set<() => void>();
-process.once('exit', () => {
+const closeAll = () => {
   for (const close of open) close();
-});
+};
+process.once('exit', closeAll);
+
+// Ctrl-C on a benchmark, or a runner killing its worker, ends the process without 'exit'
+// handlers: the namespace, its routes and the slot would stay until the next lab found them.
+// While a lab is open, such a signal cleans up first and then ends the process as it would have.
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let watchingSignals = false;
+function onSignal(signal: NodeJS.Signals): void {
+  closeAll();
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  watchingSignals = false;
+  // With other listeners the signal was theirs to handle (Node does not end the process then);
+  // alone, re-raise it so the default action ends the process as if we had not listened.
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+function watchSignals(): void {
+  if (watchingSignals) return;
+  watchingSignals = true;
+  for (const s of SIGNALS) process.on(s, onSignal);
+}
 
 async function ip(args: string[], input?: string): Promise<void> {
   if (input === undefined) {
@@ -151,6 +171,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     releaseSlot(slot);
   };
   open.add(closeSync);
+  watchSignals();
 
   const nsExec = async (command: string, args: string[]) =>
     (await run('ip', ['netns', 'exec', netns, command, ...args], { maxBuffer: 16 * 1024 * 1024 })).stdout;

@@ -213,6 +213,33 @@ describe('bad requests', () => {
     expect(await backend.redis.ping()).toBe('PONG');
   });
 
+  it('answers 413 for a chunked body over 1 MB (no Content-Length), counted as it arrives', async () => {
+    const head = new TextEncoder().encode('["SET","chunked","');
+    const filler = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let part = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (part === 0) controller.enqueue(head);
+        else if (part <= 20) controller.enqueue(filler);
+        else {
+          controller.enqueue(new TextEncoder().encode('"]'));
+          controller.close();
+        }
+        part++;
+      },
+    });
+    const response = await fetch(`${backend.gatewayUrl}/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${backend.token}` },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect((await readJson(response)).error).toMatch(/larger than/);
+    expect(await backend.redis.exists('chunked')).toBe(0);
+    expect(await backend.redis.ping()).toBe('PONG');
+  });
+
   it('refuses blocking and connection-state commands with a clear error', async () => {
     const refused = [
       ['BLPOP', 'q', '0'],

@@ -136,6 +136,9 @@ class Engine implements ProbeEngine {
   private readonly state = new Uint8Array(SLOTS);
   private readonly serialOf = new Float64Array(SLOTS);
   private readonly sentAt = new Float64Array(SLOTS);
+  // The payload's timestamp words per slot: a reply must echo them, so an old probe's late reply
+  // cannot pass for the newer probe that reuses its sequence number (they wrap every 65,536).
+  private readonly stampOf = new Uint32Array(SLOTS * 2);
   private readonly targetOf = new Int32Array(SLOTS);
   // Calls by id, not by reference: a slot outlives its call, and a reference there would keep a
   // finished call's whole result list alive until the slot was reused.
@@ -373,6 +376,8 @@ class Engine implements ProbeEngine {
     this.state[seq] = WAITING;
     this.serialOf[seq] = serial;
     this.sentAt[seq] = sentAtNs;
+    this.stampOf[2 * seq] = seconds;
+    this.stampOf[2 * seq + 1] = micros;
     this.targetOf[seq] = index;
     this.callOf[seq] = call.id;
     this.inFlight++;
@@ -457,7 +462,10 @@ class Engine implements ProbeEngine {
     this.settle(seq);
   }
 
-  /** An echo reply (checksum already valid): counts only with our id, our nonce, the right source. */
+  /**
+   * An echo reply (checksum already valid): counts only with our id, our nonce, the send timestamp
+   * of the probe now holding its sequence number, and the right source.
+   */
   private receiveReply(
     buf: Buffer,
     at: number,
@@ -472,6 +480,11 @@ class Engine implements ProbeEngine {
     const seq = (buf[at + 6]! << 8) | buf[at + 7]!;
     const state = this.state[seq]!;
     if (state === FREE) return;
+    const seconds =
+      ((buf[at + 8]! << 24) | (buf[at + 9]! << 16) | (buf[at + 10]! << 8) | buf[at + 11]!) >>> 0;
+    const micros =
+      ((buf[at + 12]! << 24) | (buf[at + 13]! << 16) | (buf[at + 14]! << 8) | buf[at + 15]!) >>> 0;
+    if (seconds !== this.stampOf[2 * seq] || micros !== this.stampOf[2 * seq + 1]) return;
     // A late or second reply to a call that has already returned its results changes nothing.
     const call = this.calls.get(this.callOf[seq]!);
     if (!call) return;

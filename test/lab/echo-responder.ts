@@ -10,13 +10,13 @@ import { parseIp } from '../../shared/ip.ts';
 // broken checksum, or every reply twice. IPv4 replies come from the address that was pinged; IPv6
 // replies come from --source6 (raw IPv6 sockets do not tell which local address was the target).
 //
-// Flags: --delay MS  --forge nonce|source|checksum  --duplicate  --source6 ADDR
+// Flags: --delay MS  --forge nonce|source|checksum|stamp  --duplicate  --source6 ADDR
 //        --wrong-source IP  --wrong-source6 IP  (the addresses forged-source replies come from)
 // Prints "ready" once listening.
 
 interface Settings {
   delayMs: number;
-  forge: 'nonce' | 'source' | 'checksum' | null;
+  forge: 'nonce' | 'source' | 'checksum' | 'stamp' | null;
   duplicate: boolean;
   source6: Uint8Array | null;
   wrongSource4: Uint8Array | null;
@@ -87,6 +87,8 @@ function enqueue(reply: Reply): void {
 
 function misbehave(packet: Buffer, icmpAt: number): void {
   if (settings.forge === 'nonce' && packet.length >= icmpAt + 24) packet[icmpAt + 8 + 8]! ^= 0xff;
+  // An older probe's reply: same identifier, sequence and nonce, another send time.
+  if (settings.forge === 'stamp' && packet.length >= icmpAt + 16) packet[icmpAt + 8 + 3]! ^= 0x01;
 }
 
 const v4 = new IcmpSocket({ family: 4, acceptTypes: [ICMP4.echoRequest], headerIncluded: true });

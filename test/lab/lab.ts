@@ -47,8 +47,11 @@ export interface LabOptions {
 
 export interface ResponderOptions {
   delayMs?: number;
-  /** nonce: payload altered; source: reply from another address; checksum: broken ICMP checksum. */
-  forge?: 'nonce' | 'source' | 'checksum';
+  /**
+   * nonce: payload altered; source: reply from another address; checksum: broken ICMP checksum;
+   * stamp: the send timestamp altered, as in an older probe's reply with the same sequence.
+   */
+  forge?: 'nonce' | 'source' | 'checksum' | 'stamp';
   /** Send every reply twice. */
   duplicate?: boolean;
 }

@@ -104,8 +104,8 @@ describeLab('probe engine in the lab', () => {
     }
   });
 
-  it('does not count forged replies (wrong nonce, wrong source, bad checksum) as received', async () => {
-    for (const forge of ['nonce', 'source', 'checksum'] as const) {
+  it('does not count forged replies (wrong nonce, source, checksum or send time) as received', async () => {
+    for (const forge of ['nonce', 'source', 'checksum', 'stamp'] as const) {
       await lab.setResponder({ forge });
       const targets = forge === 'checksum' ? [lab.targets[0]!] : [lab.targets[0]!, lab.targets6[0]!];
       const results = await engine.probe(targets, { ...quick, timeoutMs: 150 });

@@ -51,7 +51,8 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
   );
   const errJob: Scheduler = new Scheduler(
     async (plan, scheduledAt): Promise<void> => {
-      if (errList.size > 0) logRun(await runner.runErrList(plan, scheduledAt));
+      if (errList.size > 0)
+        logRun(await runner.runErrList(plan, scheduledAt, runner.targetsOf(jobs.plans().values())));
     },
     (_plan, error) => log.error({ job: ERR_LIST_JOB, err: (error as Error).message }, 'err-list run failed'),
   );

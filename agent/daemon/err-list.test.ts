@@ -33,4 +33,13 @@ describe('ErrList', () => {
     list.observe('198.18.0.9', 1, 1, 100_010, c);
     expect(c.removed).toEqual(['198.18.0.9']);
   });
+
+  it('forgets IPs no job probes any more, and says so', () => {
+    const list = new ErrList(1_000);
+    list.seed(['198.18.0.1', '198.18.0.2'], 0);
+    const c = fresh();
+    list.forget(new Set(['198.18.0.2', '198.18.0.3']), c);
+    expect(c.removed).toEqual(['198.18.0.1']);
+    expect(list.members()).toEqual(['198.18.0.2']);
+  });
 });

@@ -36,6 +36,15 @@ export class ErrList {
     return this.entries.size;
   }
 
+  /** Drops IPs no job probes any more (their errors would otherwise keep them listed for ever). */
+  forget(keep: ReadonlySet<string>, change: ErrListChange): void {
+    for (const ip of this.entries.keys()) {
+      if (keep.has(ip)) continue;
+      this.entries.delete(ip);
+      change.removed.push(ip);
+    }
+  }
+
   /** Feeds one run's outcome for an IP; says whether it joined or left the list. */
   observe(ip: string, sent: number, received: number, nowMs: number, change: ErrListChange): void {
     if (sent === 0) return;

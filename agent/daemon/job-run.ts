@@ -73,15 +73,50 @@ export class JobRunner {
     return [...ips];
   }
 
+  /**
+   * The IPs the given jobs probe, as last resolved; null while a group has not been read yet (just
+   * after a start), when that cannot be told.
+   */
+  targetsOf(plans: Iterable<JobPlan>): Set<string> | null {
+    const ips = new Set<string>();
+    for (const plan of plans) {
+      for (const group of plan.groups) {
+        const members = this.lastMembers.get(group);
+        if (!members) return null;
+        for (const ip of members) ips.add(ip);
+      }
+    }
+    return ips;
+  }
+
   async run(plan: JobPlan, scheduledAt: Date): Promise<RunSummary> {
     const started = this.now();
     const ips = await this.resolve(plan.groups);
     return this.probeAndRecord(plan.name, ips, plan, statusExpiry(plan.intervalS), started, scheduledAt);
   }
 
-  /** The built-in job: the err list's IPs, at its own cadence. */
-  async runErrList(plan: JobPlan, scheduledAt: Date): Promise<RunSummary> {
-    return this.probeAndRecord(ERR_LIST_JOB, this.deps.errList.members(), plan, 0, this.now(), scheduledAt);
+  /**
+   * The built-in job: the err list's IPs, at its own cadence. An IP that no job probes any more
+   * (its group changed, its job was removed) leaves the list first, so that a target taken out of
+   * service is not probed, kept alive and listed for ever.
+   */
+  async runErrList(
+    plan: JobPlan,
+    scheduledAt: Date,
+    probed: ReadonlySet<string> | null,
+  ): Promise<RunSummary> {
+    const started = this.now();
+    const dropped: ErrListChange = { added: [], removed: [] };
+    if (probed) this.deps.errList.forget(probed, dropped);
+    return this.probeAndRecord(
+      ERR_LIST_JOB,
+      this.deps.errList.members(),
+      plan,
+      0,
+      started,
+      scheduledAt,
+      dropped,
+    );
   }
 
   private async probeAndRecord(
@@ -91,6 +126,7 @@ export class JobRunner {
     expireS: number,
     started: number,
     scheduledAt: Date,
+    change: ErrListChange = { added: [], removed: [] },
   ): Promise<RunSummary> {
     const { agent, engine, ipState, errList, history, metrics } = this.deps;
     const results =
@@ -117,7 +153,6 @@ export class JobRunner {
         await this.deps.writer.write(full);
       }
     };
-    const change: ErrListChange = { added: [], removed: [] };
     const finished: FinishedPoint[] = [];
     let sent = 0;
     let received = 0;

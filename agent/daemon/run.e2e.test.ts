@@ -166,6 +166,20 @@ describeLab('ping-agent run', () => {
       expect(await backend.redis.smembers(keys.agentErrList(name))).toEqual([refused]);
       // The err-list job probed the listed IPs at its own cadence meanwhile.
       expect(agent.runs('err-list').some((r) => r.targets === 2)).toBe(true);
+
+      // Taken out of the group while still failing: no job probes it, so it leaves the list.
+      const errRuns = agent.runs('err-list').length;
+      await seedJob(name, 'lossy', '*/1 * * * * *', { 'e2e-lossy': [lossy, fine] });
+      await agent.waitFor(
+        'the unprobed IP leaving the err list',
+        () =>
+          agent
+            .runs('err-list')
+            .slice(errRuns)
+            .some((r) => Number(r.errRemoved) > 0),
+        10_000,
+      );
+      expect(await backend.redis.smembers(keys.agentErrList(name))).toEqual([]);
     } finally {
       await lab.clearLoss();
       await agent.stop();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keySchema } from '../shared/keys.ts';
 import { MAX_BODY_BYTES } from './body.ts';
 import { type ApiHarness, snapshot, startApiHarness, TOKENS } from './testing/api-harness.ts';
 
@@ -94,6 +95,21 @@ describe('errors', () => {
     } as RequestInit);
     expect(streamed.status).toBe(413);
     expect(sent).toBeLessThan(40);
+  });
+
+  it('tells a command Redis refused (a key of another type) from Redis not answering', async () => {
+    await api.backend.redis.set(keySchema().group('wrongtype'), 'written by hand');
+    try {
+      for (const path of ['/v1/groups/wrongtype', '/v1/check?group=wrongtype']) {
+        const res = await api.call('GET', path);
+        expect(res.status, path).toBe(500);
+        expect(res.body.error.type).toBe('redis_error');
+        expect(res.body.error.message).toMatch(/^Redis refused a command: WRONGTYPE /);
+        expect(res.body.error.message).not.toContain('command was');
+      }
+    } finally {
+      await api.backend.redis.del(keySchema().group('wrongtype'));
+    }
   });
 
   it('answers 500 naming a missing binding, without a stack trace', async () => {

@@ -42,6 +42,12 @@ export function onError(error: Error, c: Context): Response {
       status,
     );
   }
+  const refused = redisRefusal(error);
+  if (refused) {
+    // Redis answered, with an error: a key holding another type (written by hand), say. Retrying
+    // will not help, so this is no outage; the command itself, which holds keys, is not repeated.
+    return c.json({ error: { type: 'redis_error', message: `Redis refused a command: ${refused}` } }, 500);
+  }
   if (isRedisFailure(error)) {
     // Redis (or the gateway in front of it) not answering is an outage, not a bug in the request.
     return c.json({ error: { type: 'redis_unavailable', message: 'Redis did not answer; try again' } }, 503);
@@ -52,6 +58,18 @@ export function onError(error: Error, c: Context): Response {
 
 export function onNotFound(c: Context): Response {
   return c.json({ error: { type: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404);
+}
+
+/**
+ * Redis's own error reply ("WRONGTYPE Operation against a key ...") carried by the client's
+ * UpstashError, without the ", command was: [...]" the client appends; null for anything else.
+ */
+function redisRefusal(error: Error): string | null {
+  if (error.name !== 'UpstashError') return null;
+  // Single commands, auto-pipelined ones and items of an explicit pipeline word it differently.
+  const text = error.message.replace(/^Command (?:[0-9]+ \[ [^\]]* \] )?failed: /, '');
+  if (!/^[A-Z]{3,}[A-Z_]* /.test(text)) return null;
+  return text.replace(/, command was: [\s\S]*$/, '').slice(0, 200);
 }
 
 /** Failures of the HTTP hop to Redis: fetch errors and the client's UpstashError. */

@@ -8,13 +8,16 @@ export const KEYS_PER_REQUEST = 8_000;
 /**
  * MGET of any number of keys, split into parallel requests that each stay under the 1 MB request
  * limit (an err list or a group can hold 65,536 IPs). Values come back in the order of `keyList`.
- * Each part is an explicit pipeline: plain `mget` calls made in the same tick would be merged by
- * the client's auto-pipelining into one request, as large as if they had never been split.
+ * Several parts go as explicit pipelines: plain `mget` calls made in the same tick would be merged
+ * by the client's auto-pipelining into one request, as large as if they had never been split. One
+ * part stays a plain `mget`, free to share a request with whatever else is sent in that tick.
  */
 export async function mgetInParts(
   redis: RedisClient,
   keyList: readonly string[],
 ): Promise<(string | null)[]> {
+  if (keyList.length === 0) return [];
+  if (keyList.length <= KEYS_PER_REQUEST) return redis.mget<(string | null)[]>(...keyList);
   const parts = chunk(keyList, KEYS_PER_REQUEST);
   const raws = await Promise.all(
     parts.map(async (part) => {

@@ -1,11 +1,12 @@
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { cronSpecProblem } from '../../shared/cron-spec.ts';
 import { AGENT_NAME_PATTERN, nameRule, toAgentName } from '../../shared/names.ts';
 import { UsageError } from '../cli/usage-error.ts';
 
 // The daemon's configuration: the one module that reads the environment for the agent. Every value
-// is checked here, at start, and a bad one stops the agent with a line naming the variable and
+// is checked here, at start, by one zod schema, and a bad one stops the agent with a line naming the variable and
 // what to put there instead, so a typo in an env file never turns into a half-working agent.
 
 export interface AgentConfig {
@@ -37,132 +38,143 @@ export class ConfigError extends UsageError {
   }
 }
 
-export function loadConfig(env: Env = process.env): AgentConfig {
-  const name = agentName(env);
-  return {
-    name,
-    redisUrl: redisUrl(env),
-    redisToken: required(
-      env,
-      'UPSTASH_REDIS_REST_TOKEN',
-      'the token of the Upstash REST endpoint or gateway',
-    ),
-    keyPrefix: keyPrefix(env),
-    heartbeatTtlS: int(env, 'PING_AGENT_HEARTBEAT_TTL_S', 30, 3, 3600),
-    errSpec: spec(env, 'PING_AGENT_ERR_SPEC', '*/5 * * * * *'),
-    cleanWindowS: int(env, 'PING_AGENT_CLEAN_WINDOW_S', 60, 1, 86_400),
-    ratePps: int(env, 'PING_AGENT_RATE_PPS', 2_000, 1, 1_000_000),
-    spoolDir: text(env, 'PING_AGENT_SPOOL_DIR') ?? join(tmpdir(), `ping-agent-spool-${name}`),
-    spoolMaxBytes: int(env, 'PING_AGENT_SPOOL_MAX_MB', 64, 1, 100_000) * 1024 * 1024,
-    metricsAddr: metricsAddr(env),
-    logLevel: logLevel(env),
-    requestTimeoutMs: int(env, 'PING_AGENT_REQUEST_TIMEOUT_MS', 5_000, 100, 120_000),
-    configPollMs: int(env, 'PING_AGENT_CONFIG_POLL_MS', 2_000, 100, 60_000),
-    resyncS: int(env, 'PING_AGENT_RESYNC_S', 60, 1, 3_600),
-  };
+// Each variable's schema turns its raw text into the value the agent uses, or adds one issue whose
+// message says what was wrong and what to put instead; the variable's name is the issue's path.
+type Ctx = z.RefinementCtx;
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => {
+    const trimmed = value?.trim();
+    return trimmed === '' ? undefined : trimmed;
+  });
+
+function refuse(ctx: Ctx, message: string): never {
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER as never;
 }
 
-function text(env: Env, variable: string): string | undefined {
-  const value = env[variable]?.trim();
-  return value === '' ? undefined : value;
+function requiredVar(what: string) {
+  return optionalText.transform((raw, ctx) => raw ?? refuse(ctx, `is not set; set it to ${what}`));
 }
 
-function required(env: Env, variable: string, what: string): string {
-  const value = text(env, variable);
-  if (value === undefined) throw new ConfigError(variable, `is not set; set it to ${what}`);
-  return value;
+function intVar(fallback: number, min: number, max: number) {
+  return optionalText.transform((raw, ctx) => {
+    if (raw === undefined) return fallback;
+    if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      return refuse(ctx, `is "${raw}"; set it to a whole number from ${min} to ${max} (default ${fallback})`);
+    }
+    return Number(raw);
+  });
 }
 
-function agentName(env: Env): string {
-  const raw = text(env, 'PING_AGENT_NAME');
+const agentNameVar = optionalText.transform((raw, ctx) => {
   if (raw === undefined) {
     const fromHost = toAgentName(hostname());
-    if (fromHost === '') {
-      throw new ConfigError(
-        'PING_AGENT_NAME',
-        `is not set and the hostname gives no valid name; set it to ${nameRule('agent')}`,
-      );
+    return (
+      fromHost ||
+      refuse(ctx, `is not set and the hostname gives no valid name; set it to ${nameRule('agent')}`)
+    );
+  }
+  return AGENT_NAME_PATTERN.test(raw)
+    ? raw
+    : refuse(ctx, `is "${raw}"; an agent name is ${nameRule('agent')}`);
+});
+
+const redisUrlVar = requiredVar('the https:// URL of the Upstash REST endpoint or gateway').transform(
+  (raw, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return refuse(ctx, `is "${raw}", not a URL; set it to https://host[:port]`);
     }
-    return fromHost;
-  }
-  if (!AGENT_NAME_PATTERN.test(raw)) {
-    throw new ConfigError('PING_AGENT_NAME', `is "${raw}"; an agent name is ${nameRule('agent')}`);
-  }
-  return raw;
-}
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      return refuse(ctx, `is "${raw}"; it must start with https:// (or http:// for a local gateway)`);
+    }
+    return raw.replace(/\/+$/, '');
+  },
+);
 
-function redisUrl(env: Env): string {
-  const raw = required(
-    env,
-    'UPSTASH_REDIS_REST_URL',
-    'the https:// URL of the Upstash REST endpoint or gateway',
+const keyPrefixVar = z
+  .string()
+  .optional()
+  .transform((raw = '', ctx) =>
+    /[\s*?[\]]/.test(raw)
+      ? refuse(ctx, `is "${raw}"; use letters, digits and punctuation other than * ? [ ]`)
+      : raw,
   );
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('UPSTASH_REDIS_REST_URL', `is "${raw}", not a URL; set it to https://host[:port]`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(
-      'UPSTASH_REDIS_REST_URL',
-      `is "${raw}"; it must start with https:// (or http:// for a local gateway)`,
-    );
-  }
-  return raw.replace(/\/+$/, '');
+
+function specVar(fallback: string) {
+  return optionalText.transform((raw, ctx) => {
+    if (raw === undefined) return fallback;
+    const problem = cronSpecProblem(raw);
+    return problem ? refuse(ctx, `is not usable: ${problem} (default "${fallback}")`) : raw;
+  });
 }
 
-function keyPrefix(env: Env): string {
-  const raw = env.PING_AGENT_KEY_PREFIX ?? '';
-  if (/[\s*?[\]]/.test(raw)) {
-    throw new ConfigError(
-      'PING_AGENT_KEY_PREFIX',
-      `is "${raw}"; use letters, digits and punctuation other than * ? [ ]`,
-    );
-  }
-  return raw;
-}
-
-function int(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const raw = text(env, variable);
-  if (raw === undefined) return fallback;
-  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(
-      variable,
-      `is "${raw}"; set it to a whole number from ${min} to ${max} (default ${fallback})`,
-    );
-  }
-  return Number(raw);
-}
-
-function spec(env: Env, variable: string, fallback: string): string {
-  const raw = text(env, variable);
-  if (raw === undefined) return fallback;
-  const problem = cronSpecProblem(raw);
-  if (problem) throw new ConfigError(variable, `is not usable: ${problem} (default "${fallback}")`);
-  return raw;
-}
-
-function metricsAddr(env: Env): AgentConfig['metricsAddr'] {
-  const raw = text(env, 'PING_AGENT_METRICS_ADDR');
+const metricsAddrVar = optionalText.transform((raw, ctx): AgentConfig['metricsAddr'] => {
   if (raw === undefined || raw === 'off') return null;
   const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):([0-9]{1,5})$/.exec(raw);
   const port = Number(match?.[3]);
   if (!match || port > 65_535) {
-    throw new ConfigError(
-      'PING_AGENT_METRICS_ADDR',
-      `is "${raw}"; set it to host:port (e.g. 127.0.0.1:9469) or leave it unset`,
-    );
+    return refuse(ctx, `is "${raw}"; set it to host:port (e.g. 127.0.0.1:9469) or leave it unset`);
   }
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
-}
+});
 
-function logLevel(env: Env): AgentConfig['logLevel'] {
-  const raw = text(env, 'PING_AGENT_LOG_LEVEL')?.toLowerCase() ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
-    throw new ConfigError('PING_AGENT_LOG_LEVEL', `is "${raw}"; set it to one of ${LOG_LEVELS.join(', ')}`);
+const logLevelVar = optionalText.transform((value, ctx) => {
+  const raw = value?.toLowerCase() ?? 'info';
+  return (LOG_LEVELS as readonly string[]).includes(raw)
+    ? (raw as AgentConfig['logLevel'])
+    : refuse(ctx, `is "${raw}"; set it to one of ${LOG_LEVELS.join(', ')}`);
+});
+
+const envSchema = z.object({
+  PING_AGENT_NAME: agentNameVar,
+  UPSTASH_REDIS_REST_URL: redisUrlVar,
+  UPSTASH_REDIS_REST_TOKEN: requiredVar('the token of the Upstash REST endpoint or gateway'),
+  PING_AGENT_KEY_PREFIX: keyPrefixVar,
+  PING_AGENT_HEARTBEAT_TTL_S: intVar(30, 3, 3600),
+  PING_AGENT_ERR_SPEC: specVar('*/5 * * * * *'),
+  PING_AGENT_CLEAN_WINDOW_S: intVar(60, 1, 86_400),
+  PING_AGENT_RATE_PPS: intVar(2_000, 1, 1_000_000),
+  PING_AGENT_SPOOL_DIR: optionalText,
+  PING_AGENT_SPOOL_MAX_MB: intVar(64, 1, 100_000),
+  PING_AGENT_METRICS_ADDR: metricsAddrVar,
+  PING_AGENT_LOG_LEVEL: logLevelVar,
+  PING_AGENT_REQUEST_TIMEOUT_MS: intVar(5_000, 100, 120_000),
+  PING_AGENT_CONFIG_POLL_MS: intVar(2_000, 100, 60_000),
+  PING_AGENT_RESYNC_S: intVar(60, 1, 3_600),
+});
+
+export function loadConfig(env: Env = process.env): AgentConfig {
+  // Only our variables are picked out, so the rest of the environment is never validated or kept.
+  const picked = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, env[name]]));
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues;
+    throw new ConfigError(String(issue?.path[0] ?? 'the environment'), issue?.message ?? 'is invalid');
   }
-  return raw as AgentConfig['logLevel'];
+  const e = parsed.data;
+  return {
+    name: e.PING_AGENT_NAME,
+    redisUrl: e.UPSTASH_REDIS_REST_URL,
+    redisToken: e.UPSTASH_REDIS_REST_TOKEN,
+    keyPrefix: e.PING_AGENT_KEY_PREFIX,
+    heartbeatTtlS: e.PING_AGENT_HEARTBEAT_TTL_S,
+    errSpec: e.PING_AGENT_ERR_SPEC,
+    cleanWindowS: e.PING_AGENT_CLEAN_WINDOW_S,
+    ratePps: e.PING_AGENT_RATE_PPS,
+    spoolDir: e.PING_AGENT_SPOOL_DIR ?? join(tmpdir(), `ping-agent-spool-${e.PING_AGENT_NAME}`),
+    spoolMaxBytes: e.PING_AGENT_SPOOL_MAX_MB * 1024 * 1024,
+    metricsAddr: e.PING_AGENT_METRICS_ADDR,
+    logLevel: e.PING_AGENT_LOG_LEVEL,
+    requestTimeoutMs: e.PING_AGENT_REQUEST_TIMEOUT_MS,
+    configPollMs: e.PING_AGENT_CONFIG_POLL_MS,
+    resyncS: e.PING_AGENT_RESYNC_S,
+  };
 }
 
 /** The variables this module reads, for the documentation and `--help`. */

@@ -54,27 +54,6 @@ export function statusStore({ redis, keys }: StoreContext) {
   return {
     get,
 
-    /** Several agents' statuses of several IPs in one round trip, keyed `agent` then `ip`. */
-    async grid(
-      agents: readonly string[],
-      ips: readonly string[],
-    ): Promise<Map<string, Map<string, IpStatus>>> {
-      const out = new Map<string, Map<string, IpStatus>>();
-      if (agents.length === 0 || ips.length === 0) return out;
-      const keyList = agents.flatMap((a) => ips.map((ip) => keys.ipStatus(a, ip)));
-      const raws = await mgetInParts(redis, keyList);
-      agents.forEach((agent, ai) => {
-        const row = new Map<string, IpStatus>();
-        ips.forEach((ip, ii) => {
-          const index = ai * ips.length + ii;
-          const status = readStatus(keyList[index]!, raws[index]);
-          if (status) row.set(ip, status);
-        });
-        out.set(agent, row);
-      });
-      return out;
-    },
-
     /** One page of the agent's `ip_{agent}_*` statuses, by SCAN (never KEYS). */
     async page(agent: string, cursor: string, count: number): Promise<StatusPage> {
       const [next, found] = await redis.scan(cursor, { match: ipStatusPattern(keys, agent), count });

@@ -1,36 +1,25 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestBackend, type TestBackend } from '../../test/support/backend.ts';
-import { createStore, type Store } from '../store.ts';
+import { describe, expect, it } from 'vitest';
+import { useFreshStore } from '../../test/support/fresh-store.ts';
 import { KEYS_PER_REQUEST, SPECULATIVE_KEY_LIMIT } from './group-view.ts';
 
 // The check's read path against real Redis: which agents count, and how many round trips it takes.
 
-let backend: TestBackend;
-let store: Store;
-
-beforeAll(async () => {
-  backend = await startTestBackend();
-  store = createStore(backend.redis);
-});
-afterAll(() => backend?.close());
-beforeEach(async () => {
-  await backend.redis.flushdb();
-});
+const t = useFreshStore();
 
 const ips = (n: number) => Array.from({ length: n }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
 
 async function agentWithJob(agent: string, groups: string[]) {
-  await store.agents.register(agent);
-  await store.jobs.put(agent, { SPEC: '* * * * *', name: 'core', group: groups });
+  await t.store.agents.register(agent);
+  await t.store.jobs.put(agent, { SPEC: '* * * * *', name: 'core', group: groups });
 }
 
 async function writeStatuses(agent: string, list: string[]) {
   // A few thousand values per request, to stay under the 1 MB request limit.
   for (let i = 0; i < list.length; i += 2_000) {
-    const p = backend.redis.pipeline();
+    const p = t.backend.redis.pipeline();
     for (const ip of list.slice(i, i + 2_000)) {
       const status = { ip, send_count: 1, return_count: 1, err: null, updated_at: new Date().toISOString() };
-      p.set(store.keys.ipStatus(agent, ip), JSON.stringify(status));
+      p.set(t.store.keys.ipStatus(agent, ip), JSON.stringify(status));
     }
     await p.exec();
   }
@@ -38,23 +27,23 @@ async function writeStatuses(agent: string, list: string[]) {
 
 describe('groupView.read', () => {
   it('is null for an unknown group and counts only agents whose jobs include the group', async () => {
-    expect(await store.groupView.read('nope')).toBeNull();
-    await store.groups.replace('dc1', ips(3));
-    await store.groups.replace('dc2', ips(1));
+    expect(await t.store.groupView.read('nope')).toBeNull();
+    await t.store.groups.replace('dc1', ips(3));
+    await t.store.groups.replace('dc2', ips(1));
     await agentWithJob('a1', ['dc1']);
     await agentWithJob('a2', ['dc2']);
-    await store.agents.register('idle');
-    await store.agents.heartbeat(
+    await t.store.agents.register('idle');
+    await t.store.agents.heartbeat(
       'a1',
       { version: '0', hostname: 'h', pid: 1, started_at: 'x', jobs: [] },
       60,
     );
     await writeStatuses('a1', ips(2));
-    const view = (await store.groupView.read('dc1'))!;
+    const view = (await t.store.groupView.read('dc1'))!;
     expect(view.agents).toEqual([{ name: 'a1', online: true, jobs: ['core'] }]);
     expect([...view.statuses.get('a1')!.keys()]).toEqual(ips(2));
     expect(view.roundTrips).toBe(3);
-    const narrowed = (await store.groupView.read('dc1', { agent: 'a2' }))!;
+    const narrowed = (await t.store.groupView.read('dc1', { agent: 'a2' }))!;
     expect(narrowed.agents).toEqual([]);
   });
 
@@ -65,13 +54,13 @@ describe('groupView.read', () => {
       { length: 8_000 },
       (_, i) => `fd00:1234:5678:9abc:def0:1234:5678:${(i + 4096).toString(16)}`,
     );
-    await store.groups.replace('g', members);
+    await t.store.groups.replace('g', members);
     const agents = ['a0', 'a1', 'a2'];
     expect(agents.length * members.length).toBeGreaterThan(KEYS_PER_REQUEST);
     expect(agents.length * members.length).toBeLessThanOrEqual(SPECULATIVE_KEY_LIMIT);
     for (const a of agents) await agentWithJob(a, ['g']);
     await writeStatuses(agents.at(-1)!, members);
-    const view = (await store.groupView.read('g'))!;
+    const view = (await t.store.groupView.read('g'))!;
     expect(view.roundTrips).toBe(3);
     expect(view.agents).toHaveLength(agents.length);
     expect(view.statuses.get(agents.at(-1)!)!.size).toBe(members.length);
@@ -80,23 +69,23 @@ describe('groupView.read', () => {
 
   it('reads the statuses of a group of 50,000 IPs in the fourth trip, split under the request limit', async () => {
     const members = ips(50_000);
-    await store.groups.replace('big', members);
+    await t.store.groups.replace('big', members);
     await agentWithJob('mine', ['big']);
     await writeStatuses('mine', members.slice(-5));
-    const view = (await store.groupView.read('big'))!;
+    const view = (await t.store.groupView.read('big'))!;
     expect(view.roundTrips).toBe(4);
     expect([...view.statuses.get('mine')!.keys()]).toEqual(members.slice(-5).sort());
   });
 
   it('reads job values first when fetching every agent’s statuses would be far too many keys', async () => {
     const members = ips(1000);
-    await store.groups.replace('g', members);
-    await store.groups.replace('other', ['198.19.0.1']);
+    await t.store.groups.replace('g', members);
+    await t.store.groups.replace('other', ['198.19.0.1']);
     const others = Array.from({ length: SPECULATIVE_KEY_LIMIT / 1000 + 1 }, (_, i) => `o${i}`);
     for (const a of others) await agentWithJob(a, ['other']);
     await agentWithJob('mine', ['g']);
     await writeStatuses('mine', members.slice(0, 10));
-    const view = (await store.groupView.read('g'))!;
+    const view = (await t.store.groupView.read('g'))!;
     expect(view.roundTrips).toBe(4);
     expect(view.agents.map((a) => a.name)).toEqual(['mine']);
     expect(view.statuses.get('mine')!.size).toBe(10);

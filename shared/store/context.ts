@@ -26,6 +26,7 @@ export type RedisClient = Pick<
   | 'zremrangebyscore'
   | 'expire'
   | 'rename'
+  | 'persist'
   | 'ping'
   | 'pipeline'
   | 'multi'

@@ -97,6 +97,8 @@ export function groupStore({ redis, keys }: StoreContext) {
       }
       const tx = redis.multi();
       tx.rename(staging, target);
+      // RENAME carries the staging key's expiry over to the group, which would vanish with it.
+      tx.persist(target);
       tx.sadd(keys.groupsList(), group);
       tx.incr(keys.configVersion());
       await tx.exec();

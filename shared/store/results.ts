@@ -13,7 +13,71 @@ export type ResultCommand =
   | { op: 'zremrangebyscore'; key: string; min: number; max: number }
   | { op: 'expire'; key: string; seconds: number }
   | { op: 'sadd'; key: string; members: string[] }
-  | { op: 'srem'; key: string; members: string[] };
+  | { op: 'srem'; key: string; members: string[] }
+  | { op: 'mset'; entries: [key: string, value: string][] }
+  | { op: 'del'; keys: string[] };
+
+/**
+ * Checks that a value read back from outside the process (a spool file) is a batch the writer can
+ * send: a non-empty array of well-formed commands. Throws naming the first problem. A new op needs
+ * its case here too, or its batches are set aside as bad.
+ */
+export function parseResultBatch(value: unknown): ResultCommand[] {
+  if (!Array.isArray(value)) throw new Error(`a batch is an array of commands, not ${kindOf(value)}`);
+  if (value.length === 0) throw new Error('the batch is empty');
+  value.forEach((command, i) => {
+    const problem = resultCommandProblem(command);
+    if (problem) throw new Error(`command ${i}: ${problem}`);
+  });
+  return value as ResultCommand[];
+}
+
+function resultCommandProblem(command: unknown): string | null {
+  if (typeof command !== 'object' || command === null || Array.isArray(command))
+    return `a command is an object, not ${kindOf(command)}`;
+  const c = command as Record<string, unknown>;
+  switch (c.op) {
+    case 'set':
+      return isKey(c.key) && isString(c.value) && isPositiveInteger(c.ex)
+        ? null
+        : 'set needs a key, a string value and ex, an integer > 0';
+    case 'zadd':
+      return isKey(c.key) && isNumber(c.score) && isString(c.member)
+        ? null
+        : 'zadd needs a key, a number score and a string member';
+    case 'zremrangebyscore':
+      return isKey(c.key) && isNumber(c.min) && isNumber(c.max)
+        ? null
+        : 'zremrangebyscore needs a key and numbers min and max';
+    case 'expire':
+      return isKey(c.key) && isPositiveInteger(c.seconds)
+        ? null
+        : 'expire needs a key and seconds, an integer > 0';
+    case 'sadd':
+    case 'srem':
+      return isKey(c.key) && Array.isArray(c.members) && c.members.length > 0 && c.members.every(isString)
+        ? null
+        : `${c.op} needs a key and a non-empty array of string members`;
+    case 'mset':
+      return Array.isArray(c.entries) &&
+        c.entries.length > 0 &&
+        c.entries.every((e) => Array.isArray(e) && e.length === 2 && isKey(e[0]) && isString(e[1]))
+        ? null
+        : 'mset needs a non-empty array of [key, string value] entries';
+    case 'del':
+      return Array.isArray(c.keys) && c.keys.length > 0 && c.keys.every(isKey)
+        ? null
+        : 'del needs a non-empty array of keys';
+    default:
+      return `op ${JSON.stringify(c.op) ?? 'undefined'} is not one the agent writes`;
+  }
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isKey = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isPositiveInteger = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 export function resultCommands({ keys }: Pick<StoreContext, 'keys'>) {
   const historyKey = (agent: string, ip: string, resolution: HistoryResolution) =>
@@ -88,6 +152,12 @@ export function queueResultCommand(pipeline: Pipeline, command: ResultCommand): 
     case 'srem':
       pipeline.srem(command.key, ...command.members);
       return;
+    case 'mset':
+      pipeline.mset(Object.fromEntries(command.entries));
+      return;
+    case 'del':
+      pipeline.del(...command.keys);
+      return;
   }
 }
 
@@ -106,5 +176,46 @@ export function resultCommandBytes(command: ResultCommand): number {
     case 'sadd':
     case 'srem':
       return overhead + command.key.length + command.members.reduce((sum, m) => sum + m.length + 3, 0);
+    case 'mset':
+      return overhead + command.entries.reduce((sum, [k, v]) => sum + entryBytes(k, v), 0);
+    case 'del':
+      return overhead + command.keys.reduce((sum, k) => sum + k.length * 1.2 + 3, 0);
   }
+}
+
+/** What one MSET entry adds to a request body (JSON escapes of a JSON value count ~20 % more). */
+function entryBytes(key: string, value: string): number {
+  return key.length * 1.2 + value.length * 1.2 + 6;
+}
+
+/** Most bytes one MSET carries: an MSET is one command however many keys it holds, so only its size splits it. */
+export const MSET_MAX_BYTES = 800 * 1024;
+
+/**
+ * The run's entries as few MSETs as the request size allows (usually one). A key set twice keeps
+ * its last value, as one MSET would.
+ */
+export function msetCommands(entries: readonly [string, string][]): ResultCommand[] {
+  const out: ResultCommand[] = [];
+  let current: [string, string][] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = entryBytes(entry[0], entry[1]);
+    if (current.length > 0 && bytes + size > MSET_MAX_BYTES) {
+      out.push({ op: 'mset', entries: current });
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) out.push({ op: 'mset', entries: current });
+  return out;
+}
+
+/** DELs of keys no longer written, a request's worth each. */
+export function delCommands(keyList: readonly string[]): ResultCommand[] {
+  const out: ResultCommand[] = [];
+  for (let i = 0; i < keyList.length; i += 1_000) out.push({ op: 'del', keys: keyList.slice(i, i + 1_000) });
+  return out;
 }

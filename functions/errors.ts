@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ConfigKeyError } from '../shared/store/config-version.ts';
 
 // One error envelope for every failure: `{"error": {"type", "message", ...details}}`. Handlers
 // throw `apiError(...)`; `onError` turns anything thrown into the envelope, so a stack trace or an
@@ -41,6 +42,9 @@ export function onError(error: Error, c: Context): Response {
       { error: { type: typeByStatus[status] ?? 'error', message: error.message || 'request failed' } },
       status,
     );
+  }
+  if (error instanceof ConfigKeyError) {
+    return c.json({ error: { type: 'redis_error', message: error.message, key: error.key } }, 500);
   }
   const refused = redisRefusal(error);
   if (refused) {

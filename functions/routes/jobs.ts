@@ -103,9 +103,8 @@ jobs.openapi(
     if (body.timeout_ms !== undefined) value.timeout_ms = body.timeout_ms;
     if (body.size !== undefined) value.size = body.size;
     const before = await store.jobs.get(agent, job);
-    // Listing the agent too means an agent given jobs but never started counts as offline in the
-    // CI check, instead of being invisible until its first heartbeat.
-    await Promise.all([store.jobs.put(agent, value), store.agents.register(agent)]);
+    // The store lists the agent too, in the same all-or-nothing write.
+    await store.jobs.put(agent, value);
     return c.json({ ...value, created: before === null }, 200);
   },
 );

@@ -1,4 +1,5 @@
 import { type Heartbeat, heartbeatSchema, parseStored, StoredValueError } from '../schema.ts';
+import { commitConfigChange } from './config-version.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
 
 export interface AgentSummary {
@@ -9,7 +10,8 @@ export interface AgentSummary {
   err_count: number;
 }
 
-export function agentStore({ redis, keys }: StoreContext) {
+export function agentStore(context: StoreContext) {
+  const { redis, keys } = context;
   async function summaries(names: readonly string[]): Promise<AgentSummary[]> {
     if (names.length === 0) return [];
     const p = redis.pipeline();
@@ -62,12 +64,14 @@ export function agentStore({ redis, keys }: StoreContext) {
       const [listedJobs, registered, present] = (await check.exec()) as [string[], number, number];
       const jobs = sortedStrings(listedJobs);
       if (jobs.length === 0 && Number(registered) === 0 && Number(present) === 0) return false;
-      const tx = redis.multi();
-      tx.srem(keys.agentList(), agent);
-      tx.del(keys.agentJobs(agent), keys.agentOnline(agent), keys.agentErrList(agent));
-      if (jobs.length > 0) tx.del(...jobs.map((j) => keys.agentJob(agent, j)));
-      tx.incr(keys.configVersion());
-      const [unlisted, deleted] = (await tx.exec()) as [number, number];
+      const [unlisted, deleted] = (await commitConfigChange(context, {
+        sets: [keys.agentList()],
+        write(tx) {
+          tx.srem(keys.agentList(), agent);
+          tx.del(keys.agentJobs(agent), keys.agentOnline(agent), keys.agentErrList(agent));
+          if (jobs.length > 0) tx.del(...jobs.map((j) => keys.agentJob(agent, j)));
+        },
+      })) as [number, number];
       return Number(unlisted) + Number(deleted) > 0;
     },
   };

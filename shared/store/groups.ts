@@ -1,3 +1,4 @@
+import { commitConfigChange } from './config-version.ts';
 import { chunk, MEMBERS_PER_COMMAND, type StoreContext, sortedStrings } from './context.ts';
 
 export interface GroupDiff {
@@ -14,7 +15,8 @@ export function diffMembers(before: readonly string[], after: readonly string[])
   };
 }
 
-export function groupStore({ redis, keys }: StoreContext) {
+export function groupStore(context: StoreContext) {
+  const { redis, keys } = context;
   const store = {
     async list(): Promise<string[]> {
       return sortedStrings(await redis.smembers(keys.groupsList()));
@@ -80,28 +82,34 @@ export function groupStore({ redis, keys }: StoreContext) {
       const target = keys.group(group);
       const chunks = chunk(ips, MEMBERS_PER_COMMAND);
       if (chunks.length <= 1) {
-        const tx = redis.multi();
-        tx.del(target);
-        if (ips.length > 0) tx.sadd(target, ips[0]!, ...ips.slice(1));
-        tx.sadd(keys.groupsList(), group);
-        tx.incr(keys.configVersion());
-        await tx.exec();
+        await commitConfigChange(context, {
+          sets: [keys.groupsList()],
+          write(tx) {
+            tx.del(target);
+            if (ips.length > 0) tx.sadd(target, ips[0]!, ...ips.slice(1));
+            tx.sadd(keys.groupsList(), group);
+          },
+        });
         return;
       }
       const staging = keys.groupStaging(group, crypto.randomUUID());
-      for (const part of chunks) {
-        const p = redis.pipeline();
-        p.sadd(staging, part[0]!, ...part.slice(1));
-        p.expire(staging, 300);
-        await p.exec();
-      }
-      const tx = redis.multi();
-      tx.rename(staging, target);
-      // RENAME carries the staging key's expiry over to the group, which would vanish with it.
-      tx.persist(target);
-      tx.sadd(keys.groupsList(), group);
-      tx.incr(keys.configVersion());
-      await tx.exec();
+      await commitConfigChange(context, {
+        sets: [keys.groupsList()],
+        async prepare() {
+          for (const part of chunks) {
+            const p = redis.pipeline();
+            p.sadd(staging, part[0]!, ...part.slice(1));
+            p.expire(staging, 300);
+            await p.exec();
+          }
+        },
+        write(tx) {
+          tx.rename(staging, target);
+          // RENAME carries the staging key's expiry over to the group, which would vanish with it.
+          tx.persist(target);
+          tx.sadd(keys.groupsList(), group);
+        },
+      });
     },
 
     /**
@@ -118,12 +126,14 @@ export function groupStore({ redis, keys }: StoreContext) {
         await store.replace(group, [...members].sort());
         return;
       }
-      const tx = redis.multi();
-      for (const part of chunk(add, MEMBERS_PER_COMMAND)) tx.sadd(target, part[0]!, ...part.slice(1));
-      for (const part of chunk(remove, MEMBERS_PER_COMMAND)) tx.srem(target, ...part);
-      tx.sadd(keys.groupsList(), group);
-      tx.incr(keys.configVersion());
-      await tx.exec();
+      await commitConfigChange(context, {
+        sets: [target, keys.groupsList()],
+        write(tx) {
+          for (const part of chunk(add, MEMBERS_PER_COMMAND)) tx.sadd(target, part[0]!, ...part.slice(1));
+          for (const part of chunk(remove, MEMBERS_PER_COMMAND)) tx.srem(target, ...part);
+          tx.sadd(keys.groupsList(), group);
+        },
+      });
     },
 
     /** Deletes the group; false, changing nothing (not even the config version), when it was not there. */
@@ -133,11 +143,13 @@ export function groupStore({ redis, keys }: StoreContext) {
       check.exists(keys.group(group));
       const [listed, stored] = (await check.exec()) as [number, number];
       if (Number(listed) === 0 && Number(stored) === 0) return false;
-      const tx = redis.multi();
-      tx.del(keys.group(group));
-      tx.srem(keys.groupsList(), group);
-      tx.incr(keys.configVersion());
-      const [deleted, unlisted] = (await tx.exec()) as [number, number];
+      const [deleted, unlisted] = (await commitConfigChange(context, {
+        sets: [keys.groupsList()],
+        write(tx) {
+          tx.del(keys.group(group));
+          tx.srem(keys.groupsList(), group);
+        },
+      })) as [number, number];
       return Number(deleted) + Number(unlisted) > 0;
     },
   };

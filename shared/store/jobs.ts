@@ -1,4 +1,5 @@
 import { type JobValue, jobValueSchema, parseStored, StoredValueError } from '../schema.ts';
+import { commitConfigChange } from './config-version.ts';
 import type { StoreContext } from './context.ts';
 import { sortedStrings } from './context.ts';
 
@@ -7,7 +8,8 @@ export type StoredJob =
   | { name: string; job: JobValue; problem?: undefined }
   | { name: string; job?: undefined; problem: string };
 
-export function jobStore({ redis, keys }: StoreContext) {
+export function jobStore(context: StoreContext) {
+  const { redis, keys } = context;
   return {
     async names(agent: string): Promise<string[]> {
       return sortedStrings(await redis.smembers(keys.agentJobs(agent)));
@@ -27,13 +29,20 @@ export function jobStore({ redis, keys }: StoreContext) {
       return raw === null ? null : readJob(key, job, raw);
     },
 
-    /** Stores the seed's value at `agent_{agent}_{job}`, lists the name, bumps the config version. */
+    /**
+     * Stores the seed's value at `agent_{agent}_{job}`, lists the name and the agent (so an agent
+     * given jobs but never started counts as offline in the CI check, instead of being invisible
+     * until its first heartbeat), and bumps the config version: all of it or, refused, none.
+     */
     async put(agent: string, value: JobValue): Promise<void> {
-      const tx = redis.multi();
-      tx.set(keys.agentJob(agent, value.name), JSON.stringify(value));
-      tx.sadd(keys.agentJobs(agent), value.name);
-      tx.incr(keys.configVersion());
-      await tx.exec();
+      await commitConfigChange(context, {
+        sets: [keys.agentJobs(agent), keys.agentList()],
+        write(tx) {
+          tx.set(keys.agentJob(agent, value.name), JSON.stringify(value));
+          tx.sadd(keys.agentJobs(agent), value.name);
+          tx.sadd(keys.agentList(), agent);
+        },
+      });
     },
 
     /** Deletes the job; false, changing nothing (not even the config version), when it was not there. */
@@ -43,11 +52,13 @@ export function jobStore({ redis, keys }: StoreContext) {
       check.sismember(keys.agentJobs(agent), job);
       const [stored, listed] = (await check.exec()) as [number, number];
       if (Number(stored) === 0 && Number(listed) === 0) return false;
-      const tx = redis.multi();
-      tx.del(keys.agentJob(agent, job));
-      tx.srem(keys.agentJobs(agent), job);
-      tx.incr(keys.configVersion());
-      const [deleted, unlisted] = (await tx.exec()) as [number, number];
+      const [deleted, unlisted] = (await commitConfigChange(context, {
+        sets: [keys.agentJobs(agent)],
+        write(tx) {
+          tx.del(keys.agentJob(agent, job));
+          tx.srem(keys.agentJobs(agent), job);
+        },
+      })) as [number, number];
       return Number(deleted) + Number(unlisted) > 0;
     },
 

@@ -37,7 +37,8 @@ const READ_SUBCOMMANDS: Record<string, Set<string>> = {
 };
 
 const BLOCKING = 'blocks its connection until data arrives; poll with the non-blocking form instead';
-const SUBSCRIBING = 'turns the connection into a subscriber, which a stateless REST request cannot keep';
+const SUBSCRIBING =
+  "turns the connection into a subscriber; subscribe through the Server-Sent-Event endpoint /subscribe/<channel> (the client's subscribe()) instead";
 const TRANSACTION =
   "keeps state across requests; send the whole transaction to POST /multi-exec (the client's multi())";
 const CONNECTION_STATE = 'changes the state of a connection that the gateway shares between requests';

@@ -1,5 +1,5 @@
-import { connect as connectTcp, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import type { Socket } from 'node:net';
+import { dialRedis, loginCommands, readyEvent } from './redis-socket.ts';
 import { describeTarget, type RedisTarget } from './redis-url.ts';
 import { encodeCommands } from './resp-encoder.ts';
 import { RedisErrorReply, type Reply, RespParser, type StringEncoding } from './resp-parser.ts';
@@ -90,18 +90,15 @@ export class RedisConnection {
   };
 
   private open(): void {
-    const { host, port, tls } = this.target;
-    const socket = tls ? connectTls({ host, port, servername: host }) : connectTcp({ host, port });
+    const socket = dialRedis(this.target);
     this.socket = socket;
     this.lastError = null;
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
     const { connectTimeoutMs, replyTimeoutMs } = this.options;
     const connectTimedOut = () => socket.destroy(new Error(`no connection within ${connectTimeoutMs} ms`));
     socket.setTimeout(connectTimeoutMs);
     socket.once('timeout', connectTimedOut);
     let connected = false;
-    socket.once(tls ? 'secureConnect' : 'connect', () => {
+    socket.once(readyEvent(this.target), () => {
       connected = true;
       // From now on the timeout means silence: harmless when idle, fatal when answers are owed.
       socket.off('timeout', connectTimedOut);
@@ -141,10 +138,7 @@ export class RedisConnection {
 
   /** AUTH and SELECT go first on every new connection; their replies never reach a client. */
   private login(): void {
-    const { username, password, db } = this.target;
-    const commands: string[][] = [];
-    if (password !== undefined) commands.push(username ? ['AUTH', username, password] : ['AUTH', password]);
-    if (db !== 0) commands.push(['SELECT', String(db)]);
+    const commands = loginCommands(this.target);
     if (commands.length === 0) return;
     const socket = this.socket!;
     this.queue.splice(this.head, 0, {

@@ -8,6 +8,7 @@ import { errorJson } from './reply-json.ts';
 import { appendCommand } from './resp-encoder.ts';
 import { RedisErrorReply, type StringEncoding } from './resp-parser.ts';
 import { type Answer, runMultiExec, runPipeline, runSingle } from './run-commands.ts';
+import { DEFAULT_SUBSCRIPTION_LIMITS, Subscriptions } from './sse-subscriptions.ts';
 
 // The gateway's HTTP side: node:http rather than a framework, because every request is the same
 // small job (authenticate, read a JSON body, run it, answer in one write) and the framework's
@@ -29,6 +30,10 @@ export interface GatewayOptions {
   redisConnections?: number;
   /** Silence from Redis, with answers owed, after which requests get 500 (default 30 s). */
   replyTimeoutMs?: number;
+  /** Server-Sent-Event subscriptions one token may hold open at once (default 256). */
+  maxSubscriptionsPerToken?: number;
+  /** How often a subscription's stream gets a keep-alive line and its Redis a PING (default 15 s). */
+  subscriptionKeepaliveMs?: number;
 }
 
 export interface Gateway {
@@ -55,6 +60,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
   });
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const subscriptions = new Subscriptions(target, {
+    ...DEFAULT_SUBSCRIPTION_LIMITS,
+    maxPerToken: options.maxSubscriptionsPerToken ?? DEFAULT_SUBSCRIPTION_LIMITS.maxPerToken,
+    keepaliveMs: options.subscriptionKeepaliveMs ?? DEFAULT_SUBSCRIPTION_LIMITS.keepaliveMs,
+  });
 
   const server = createServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 65_000;
@@ -146,11 +156,39 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (path === '/pipeline') runPipeline(pool, list, role, encoding, answer);
         else runMultiExec(pool, list, role, encoding).then(answer, (error) => failed(res, error));
       } else {
-        runSingle(pool, pathCommand(path, method, text), role, encoding, answer);
+        const words = pathWords(path);
+        const name = words[0]!.toLowerCase();
+        // The client POSTs "[]" to these; the channels are in the path alone.
+        if (name === 'subscribe' || name === 'psubscribe') {
+          subscribe(method, name, words.slice(1), role, res);
+          return;
+        }
+        if (method !== 'GET' && method !== 'HEAD' && text !== '') words.push(text);
+        runSingle(pool, words, role, encoding, answer);
       }
     } catch (error) {
       failed(res, error);
     }
+  }
+
+  /** `/subscribe/<channel>...` and `/psubscribe/<pattern>...`: a Server-Sent-Event stream. */
+  function subscribe(
+    method: string,
+    kind: 'subscribe' | 'psubscribe',
+    channels: string[],
+    role: Role,
+    res: ServerResponse,
+  ): void {
+    if (method !== 'GET' && method !== 'POST') {
+      res.setHeader('allow', 'GET, POST');
+      send(res, { status: 405, body: errorJson(`ERR /${kind}/<channel> takes GET or POST`) });
+      return;
+    }
+    if (channels.length === 0) {
+      send(res, { status: 400, body: errorJson(`ERR name a channel to ${kind} to: /${kind}/<channel>`) });
+      return;
+    }
+    subscriptions.serve(res, role, kind, channels);
   }
 
   function failed(res: ServerResponse, error: unknown): void {
@@ -179,6 +217,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      subscriptions.closeAll('the gateway is shutting down');
       server.closeAllConnections();
       pool.close();
       await closed;
@@ -186,19 +225,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 }
 
-/** Upstash's path form: `GET /set/key/value`; a body, if any, becomes the last argument. */
-function pathCommand(path: string, method: string, body: string): string[] {
-  let command: string[];
+/** Upstash's path form: `GET /set/key/value`, one argument per segment. */
+function pathWords(path: string): string[] {
   try {
-    command = path
+    return path
       .split('/')
       .filter((part) => part !== '')
       .map(decodeURIComponent);
   } catch {
     throw new BadRequestError(`the path "${path}" is not validly percent-encoded`);
   }
-  if (method !== 'GET' && method !== 'HEAD' && body !== '') command.push(body);
-  return command;
 }
 
 function headerText(req: IncomingMessage, name: string): string | undefined {

@@ -14,7 +14,8 @@ import { EXIT, UsageError } from './usage-error.ts';
 
 const HELP = `usage: ping-agent gateway [options]
 
-Serves the Upstash REST API (POST /, /pipeline, /multi-exec) in front of a redis-server.
+Serves the Upstash REST API (POST /, /pipeline, /multi-exec, and /subscribe/<channel> as
+Server-Sent Events) in front of a redis-server.
 
 options (each also read from the environment variable shown):
   --port N               port to listen on (${GATEWAY_ENV.port}, default ${GATEWAY_DEFAULTS.port})

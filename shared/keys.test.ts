@@ -22,6 +22,20 @@ describe('key schema', () => {
     expect(keys.ipHours('a', '10.0.0.1')).toBe('ip-hours_a_10.0.0.1');
     expect(keys.webhookSeen('msg_1')).toBe('webhook-seen_msg_1');
     expect(keys.groupStaging('dc1', 'abc')).toBe('group-staging_abc_dc1');
+    expect(keys.groupDigest('dc1')).toBe('group-digest_dc1');
+    expect(keys.groupSummary('edge-1', 'dc_1')).toBe('group-summary_edge-1_dc_1');
+    expect(keys.agentSummary('edge-1')).toBe('agent-summary_edge-1');
+  });
+
+  it('parses the summary and digest keys back', () => {
+    expect(parseKey('group-summary_edge-1_dc_1')).toEqual({
+      kind: 'group-summary',
+      agent: 'edge-1',
+      group: 'dc_1',
+    });
+    expect(parseKey('group-digest_dc_1')).toEqual({ kind: 'group-digest', group: 'dc_1' });
+    expect(parseKey('agent-summary_edge-1')).toEqual({ kind: 'agent-summary', agent: 'edge-1' });
+    expect(parseKey('group-summary_edge-1')).toBeNull();
   });
 
   it('puts a namespace prefix in front of every key', () => {

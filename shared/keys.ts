@@ -31,10 +31,22 @@ export interface KeySchema {
   ipMinutes(agent: string, ip: string): string;
   /** sorted set: per-hour aggregates, scored by hour start */
   ipHours(agent: string, ip: string): string;
+  /** string: one packed block of per-minute points, slot `slot` of the IP's ring (overwritten, no expiry) */
+  ipMinuteBlock(agent: string, ip: string, slot: number): string;
+  /** string: one packed day of per-hour points, slot `slot` of the IP's ring (overwritten, no expiry) */
+  ipHourBlock(agent: string, ip: string, slot: number): string;
+  /** pub/sub channel: the API publishes the new config version on it with every change */
+  configChannel(): string;
   /** string with expiry: a webhook delivery id already accepted (replay protection) */
   webhookSeen(id: string): string;
   /** set with expiry: a large group being written before it is renamed over `group_{group}` */
   groupStaging(group: string, token: string): string;
+  /** string: the membership digest of `group_{group}`, written by the API with every group write */
+  groupDigest(group: string): string;
+  /** string: one agent's summary of one group (figures, membership digest, time), for the check */
+  groupSummary(agent: string, group: string): string;
+  /** string: one agent's roll-up over all its targets, to tell its own link from its targets */
+  agentSummary(agent: string): string;
 }
 
 export function keySchema(prefix = ''): KeySchema {
@@ -52,8 +64,14 @@ export function keySchema(prefix = ''): KeySchema {
     configVersion: () => k('config-version'),
     ipMinutes: (agent, ip) => k(`ip-minutes_${agent}_${ip}`),
     ipHours: (agent, ip) => k(`ip-hours_${agent}_${ip}`),
+    ipMinuteBlock: (agent, ip, slot) => k(`ip-minute-block_${agent}_${ip}_${slot}`),
+    ipHourBlock: (agent, ip, slot) => k(`ip-hour-block_${agent}_${ip}_${slot}`),
+    configChannel: () => k('config-changed'),
     webhookSeen: (id) => k(`webhook-seen_${id}`),
     groupStaging: (group, token) => k(`group-staging_${token}_${group}`),
+    groupDigest: (group) => k(`group-digest_${group}`),
+    groupSummary: (agent, group) => k(`group-summary_${agent}_${group}`),
+    agentSummary: (agent) => k(`agent-summary_${agent}`),
   };
 }
 
@@ -78,8 +96,13 @@ export type ParsedKey =
   | { kind: 'ip-status'; agent: string; ip: string }
   | { kind: 'ip-minutes'; agent: string; ip: string }
   | { kind: 'ip-hours'; agent: string; ip: string }
+  | { kind: 'ip-minute-block'; agent: string; ip: string; slot: number }
+  | { kind: 'ip-hour-block'; agent: string; ip: string; slot: number }
   | { kind: 'webhook-seen'; id: string }
-  | { kind: 'group-staging'; token: string; group: string };
+  | { kind: 'group-staging'; token: string; group: string }
+  | { kind: 'group-digest'; group: string }
+  | { kind: 'group-summary'; agent: string; group: string }
+  | { kind: 'agent-summary'; agent: string };
 
 const single: Record<string, ParsedKey['kind']> = {
   'agent-online_': 'agent-online',
@@ -87,6 +110,8 @@ const single: Record<string, ParsedKey['kind']> = {
   'agent-jobs_': 'agent-jobs',
   group_: 'group',
   'webhook-seen_': 'webhook-seen',
+  'group-digest_': 'group-digest',
+  'agent-summary_': 'agent-summary',
 };
 
 const paired: Record<string, ParsedKey['kind']> = {
@@ -94,7 +119,10 @@ const paired: Record<string, ParsedKey['kind']> = {
   ip_: 'ip-status',
   'ip-minutes_': 'ip-minutes',
   'ip-hours_': 'ip-hours',
+  'ip-minute-block_': 'ip-minute-block',
+  'ip-hour-block_': 'ip-hour-block',
   'group-staging_': 'group-staging',
+  'group-summary_': 'group-summary',
 };
 
 /**
@@ -114,6 +142,7 @@ export function parseKey(key: string, prefix = ''): ParsedKey | null {
   if (singleKind) {
     if (singleKind === 'group') return { kind: 'group', group: tail };
     if (singleKind === 'webhook-seen') return { kind: 'webhook-seen', id: tail };
+    if (singleKind === 'group-digest') return { kind: 'group-digest', group: tail };
     return { kind: singleKind, agent: tail } as ParsedKey;
   }
   const pairedKind = paired[head];
@@ -124,5 +153,13 @@ export function parseKey(key: string, prefix = ''): ParsedKey | null {
   const second = tail.slice(split + 1);
   if (pairedKind === 'agent-job') return { kind: 'agent-job', agent, job: second };
   if (pairedKind === 'group-staging') return { kind: 'group-staging', token: agent, group: second };
+  if (pairedKind === 'group-summary') return { kind: 'group-summary', agent, group: second };
+  if (pairedKind === 'ip-minute-block' || pairedKind === 'ip-hour-block') {
+    // `{ip}_{slot}`: IPs never contain `_`, so the last one starts the slot.
+    const cutSlot = second.lastIndexOf('_');
+    const slot = second.slice(cutSlot + 1);
+    if (cutSlot <= 0 || !/^[0-9]+$/.test(slot)) return null;
+    return { kind: pairedKind, agent, ip: second.slice(0, cutSlot), slot: Number(slot) };
+  }
   return { kind: pairedKind, agent, ip: second } as ParsedKey;
 }

@@ -84,6 +84,48 @@ export const historyPointSchema = z.looseObject({
 });
 export type HistoryPoint = z.infer<typeof historyPointSchema>;
 
+/** One member in a `group-summary_`: the figures of its status as written, what the check reads. */
+export const summaryEntrySchema = z.object({
+  ip: z.string(),
+  /** The loss the check compares: `loss_window`, else 1 - return_count / send_count; null if neither. */
+  loss: z.number().min(0).max(1).nullable(),
+  rtt: ms.nullable(),
+  sent: z.number().int().nonnegative(),
+  returned: z.number().int().nonnegative(),
+  err: z.string().nullable(),
+});
+export type SummaryEntry = z.infer<typeof summaryEntrySchema>;
+
+/** `group-summary_{agent}_{group}`: enough of one agent's statuses of one group to answer a check.
+ * Every member not in `listed` or `missing` has a status with a known loss <= `unlisted_max_loss`
+ * and a known RTT <= `unlisted_max_rtt_ms`. */
+export const groupSummarySchema = z.looseObject({
+  v: z.literal(1),
+  /** When the agent last probed every member (ISO 8601): the age of each member's figures. */
+  computed_at: z.string(),
+  /** Membership digest of the members the agent probed (see shared/summary/membership-digest.ts). */
+  digest: z.string(),
+  members: z.number().int().nonnegative(),
+  /** Members the agent has no status of. */
+  missing: z.array(z.string()),
+  /** Members that lost packets, have no RTT or loss yet, or have the highest RTTs. */
+  listed: z.array(summaryEntrySchema),
+  unlisted_max_loss: z.number().min(0).max(1),
+  unlisted_max_rtt_ms: ms.nullable(),
+  /** True when more members needed listing than a summary holds: it cannot answer a check. */
+  truncated: z.boolean(),
+});
+export type GroupSummary = z.infer<typeof groupSummarySchema>;
+
+/** `agent-summary_{agent}`: the agent's roll-up over every IP it probes, across its groups. */
+export const agentRollupSchema = z.looseObject({
+  computed_at: z.string(),
+  targets: z.number().int().nonnegative(),
+  /** Targets whose latest status shows lost packets. */
+  lossy: z.number().int().nonnegative(),
+});
+export type AgentRollup = z.infer<typeof agentRollupSchema>;
+
 /** A group member as stored: the canonical spelling of an IP. */
 export const storedIpSchema = z.string().refine((ip) => canonicalIp(ip) === ip, 'not a canonical IP address');
 

@@ -1,10 +1,17 @@
-import type { IpStatus } from '../../shared/schema.ts';
+import type { IpStatus, SummaryEntry } from '../../shared/schema.ts';
 import type { GroupView } from '../../shared/store.ts';
+import { membershipDigest } from '../../shared/summary/membership-digest.ts';
+import { ageSeconds, entryOf, statusLoss } from '../../shared/summary/status-figures.ts';
 
 // The CI verdict as pure logic over what the store read. An (agent, IP) pair fails for the first
 // of these that applies: the agent is offline (reported once for the agent, not per IP), its
 // status is missing (no_data), older than max_age_s (stale), loses more than max_loss (loss), or
 // answers slower on average than max_rtt_ms (rtt).
+//
+// Age: statuses are not rewritten on every run when nothing changed, so a status's own time is
+// only a lower bound. When the agent's summary of the group covers the group's current
+// membership, each member was probed at the summary's `computed_at` at the latest; otherwise the
+// status's `updated_at` counts. The summary path (summary-verdict.ts) applies the same rule.
 
 export type FailReason = 'offline' | 'stale' | 'no_data' | 'loss' | 'rtt';
 
@@ -33,22 +40,15 @@ export interface Measure {
   age_s: number | null;
 }
 
-/** Loss, RTT and age of one status, as the verdict and the report show them (loss rounded). */
-export function measure(status: IpStatus, nowMs: number): Measure {
-  const updated = Date.parse(status.updated_at);
-  const age_s = Number.isNaN(updated) ? null : Math.max(0, Math.round((nowMs - updated) / 100) / 10);
-  const loss = exactLoss(status);
+/** Loss, RTT and age of one status, as the verdict and the report show them (loss rounded). The
+ * age runs from `sinceMs` when given (a valid summary's time), else from the status's own time. */
+export function measure(status: IpStatus, nowMs: number, sinceMs?: number): Measure {
+  const loss = statusLoss(status);
   return {
-    loss: loss === null ? null : Math.round(loss * 10_000) / 10_000,
+    loss: loss === null ? null : round4(loss),
     rtt_ms: status.rtt_avg_ms ?? null,
-    age_s,
+    age_s: ageSeconds(sinceMs ?? Date.parse(status.updated_at), nowMs),
   };
-}
-
-/** The loss window, else the loss of the cumulative counters; null before anything was sent. */
-function exactLoss(status: IpStatus): number | null {
-  if (status.loss_window !== undefined) return status.loss_window;
-  return status.send_count > 0 ? 1 - status.return_count / status.send_count : null;
 }
 
 export interface Verdict {
@@ -57,51 +57,74 @@ export interface Verdict {
   failing: Failing[];
 }
 
+export const NONE = { loss: null, rtt_ms: null, age_s: null } as const;
+
+/** The failures that do not depend on any status: nobody probes the group, or it has no members. */
+export function groupLevelFailures(agentCount: number, ipCount: number, onlyAgent?: string): Failing[] {
+  // Nothing measuring the group must not pass: a pipeline would read it as all well when nobody looked.
+  if (agentCount === 0 || ipCount === 0)
+    return [{ agent: onlyAgent ?? null, ip: null, reason: 'no_data', ...NONE }];
+  return [];
+}
+
 export function verdict(view: GroupView, limits: Limits, nowMs: number, onlyAgent?: string): Verdict {
-  const failing: Failing[] = [];
+  const failing = groupLevelFailures(view.agents.length, view.ips.length, onlyAgent);
   let checked = 0;
-  const none = { loss: null, rtt_ms: null, age_s: null };
-  if (view.agents.length === 0) {
-    // Nothing measures the group: passing would tell a pipeline that all is well when nobody looked.
-    failing.push({ agent: onlyAgent ?? null, ip: null, reason: 'no_data', ...none });
-  }
-  if (view.ips.length === 0 && view.agents.length > 0) {
-    failing.push({ agent: onlyAgent ?? null, ip: null, reason: 'no_data', ...none });
-  }
+  const digest = view.summaries && view.summaries.size > 0 ? membershipDigest(view.ips) : null;
   for (const agent of view.agents) {
     if (!agent.online) {
-      failing.push({ agent: agent.name, ip: null, reason: 'offline', ...none });
+      failing.push({ agent: agent.name, ip: null, reason: 'offline', ...NONE });
       continue;
     }
+    const summary = view.summaries?.get(agent.name);
+    const sinceMs = summary && summary.digest === digest ? Date.parse(summary.computed_at) : undefined;
     const row = view.statuses.get(agent.name);
     for (const ip of view.ips) {
       checked++;
       const status = row?.get(ip);
-      if (!status) {
-        failing.push({ agent: agent.name, ip, reason: 'no_data', ...none });
-        continue;
-      }
-      const m = measure(status, nowMs);
-      const reason = failReason(status, m, limits);
-      if (!reason) continue;
-      // A loss failure never shows 0: below the rounding, the exact figure is shown instead.
-      const loss = reason === 'loss' && m.loss === 0 ? exactLoss(status) : m.loss;
-      failing.push({ agent: agent.name, ip, reason, ...m, loss });
+      const fail = judge(
+        agent.name,
+        ip,
+        status ? entryOf(status) : null,
+        status ? ageSeconds(sinceMs ?? Date.parse(status.updated_at), nowMs) : null,
+        limits,
+      );
+      if (fail) failing.push(fail);
     }
   }
   return { ok: failing.length === 0, checked, failing };
 }
 
-function failReason(status: IpStatus, m: Measure, limits: Limits): FailReason | null {
-  if (m.age_s === null || m.age_s > limits.max_age_s) return 'stale';
-  if (m.loss === null && status.send_count === 0) return 'no_data';
+/** One (agent, IP) pair against the limits: its failure, or null when it passes. */
+export function judge(
+  agent: string,
+  ip: string,
+  entry: SummaryEntry | null,
+  age_s: number | null,
+  limits: Limits,
+): Failing | null {
+  if (!entry) return { agent, ip, reason: 'no_data', ...NONE };
+  const reason = failReason(entry, age_s, limits);
+  if (!reason) return null;
+  const rounded = entry.loss === null ? null : round4(entry.loss);
+  // A loss failure never shows 0: below the rounding, the exact figure is shown instead.
+  const loss = reason === 'loss' && rounded === 0 ? entry.loss : rounded;
+  return { agent, ip, reason, loss, rtt_ms: entry.rtt, age_s };
+}
+
+function failReason(e: SummaryEntry, age_s: number | null, limits: Limits): FailReason | null {
+  if (age_s === null || age_s > limits.max_age_s) return 'stale';
+  if (e.loss === null && e.sent === 0) return 'no_data';
   // Compared unrounded: one lost packet in 100,000 counted since the key was made rounds to 0%,
   // and must still fail max_loss=0.
-  const loss = exactLoss(status);
-  if (loss !== null && loss > limits.max_loss) return 'loss';
+  if (e.loss !== null && e.loss > limits.max_loss) return 'loss';
   if (limits.max_rtt_ms !== null) {
-    if (m.rtt_ms === null) return status.return_count === 0 ? 'loss' : 'no_data';
-    if (m.rtt_ms > limits.max_rtt_ms) return 'rtt';
+    if (e.rtt === null) return e.returned === 0 ? 'loss' : 'no_data';
+    if (e.rtt > limits.max_rtt_ms) return 'rtt';
   }
   return null;
+}
+
+function round4(n: number): number {
+  return Math.round(n * 10_000) / 10_000;
 }

@@ -1,4 +1,4 @@
-import type { IpStatus } from '../schema.ts';
+import type { GroupSummary, IpStatus } from '../schema.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
 import { readJob } from './jobs.ts';
 import { KEYS_PER_REQUEST, mgetInParts, readStatus } from './statuses.ts';
@@ -30,6 +30,9 @@ export interface GroupView {
   agents: GroupViewAgent[];
   /** agent → ip → status, for the agents above; an absent entry means no status key. */
   statuses: Map<string, Map<string, IpStatus>>;
+  /** agent → its summary of the group, when read: it sets the age of the agent's statuses when it
+   * covers the current membership (see functions/check/verdict.ts). */
+  summaries?: Map<string, GroupSummary>;
   /** Sequential round trips to Redis this read took. */
   roundTrips: number;
 }

@@ -1,0 +1,76 @@
+import type { GroupSummary } from '../../shared/schema.ts';
+import type { GroupViewAgent } from '../../shared/store.ts';
+import { digestCount } from '../../shared/summary/membership-digest.ts';
+import { ageSeconds } from '../../shared/summary/status-figures.ts';
+import { type Failing, groupLevelFailures, judge, type Limits, NONE, type Verdict } from './verdict.ts';
+
+// The check answered from the agents' summaries alone, or declined. It answers only when the
+// answer is exactly what the full read (verdict.ts) would give: every counted agent offline or with
+// a summary of the group's current membership, young enough that no member is stale, and limits at
+// or above what the summary leaves unlisted. Anything else is a decline with the reason, and the
+// caller reads every status instead.
+
+export interface SummaryView {
+  /** The group's member count as Redis holds it now (SCARD). */
+  memberCount: number;
+  /** The digest the API stored with the group's last write; null when there is none. */
+  digest: string | null;
+  agents: GroupViewAgent[];
+  /** agent → its summary of the group; absent when the agent has none. */
+  summaries: ReadonlyMap<string, GroupSummary>;
+}
+
+export type SummaryAnswer = { verdict: Verdict; declined?: undefined } | { declined: string };
+
+export function summaryVerdict(
+  view: SummaryView,
+  limits: Limits,
+  nowMs: number,
+  onlyAgent?: string,
+): SummaryAnswer {
+  const failing: Failing[] = groupLevelFailures(view.agents.length, view.memberCount, onlyAgent);
+  const online = view.agents.filter((a) => a.online);
+  if (online.length > 0 && view.memberCount > 0) {
+    // A digest over another count means the group was edited by hand since the API wrote it.
+    if (view.digest === null || digestCount(view.digest) !== view.memberCount) {
+      return { declined: 'the group has no membership digest matching its members' };
+    }
+  }
+  let checked = 0;
+  for (const agent of view.agents) {
+    if (!agent.online) {
+      failing.push({ agent: agent.name, ip: null, reason: 'offline', ...NONE });
+      continue;
+    }
+    if (view.memberCount === 0) continue;
+    const summary = view.summaries.get(agent.name);
+    if (!summary) return { declined: `${agent.name} has no summary of the group` };
+    if (summary.digest !== view.digest)
+      return { declined: `${agent.name}'s summary is of another membership` };
+    if (summary.truncated) return { declined: `${agent.name}'s summary lists too many members to answer` };
+    const age = ageSeconds(Date.parse(summary.computed_at), nowMs);
+    if (age === null || age > limits.max_age_s) return { declined: `${agent.name}'s summary is too old` };
+    if (limits.max_loss < summary.unlisted_max_loss) {
+      return { declined: `max_loss is below what ${agent.name}'s summary leaves unlisted` };
+    }
+    if (
+      limits.max_rtt_ms !== null &&
+      summary.unlisted_max_rtt_ms !== null &&
+      limits.max_rtt_ms < summary.unlisted_max_rtt_ms
+    ) {
+      return { declined: `max_rtt_ms is below what ${agent.name}'s summary leaves unlisted` };
+    }
+    checked += view.memberCount;
+    // In member order, as the full read lists them.
+    const rows: [string, Failing | null][] = [
+      ...summary.missing.map((ip): [string, Failing | null] => [
+        ip,
+        judge(agent.name, ip, null, age, limits),
+      ]),
+      ...summary.listed.map((e): [string, Failing | null] => [e.ip, judge(agent.name, e.ip, e, age, limits)]),
+    ];
+    rows.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+    for (const [, fail] of rows) if (fail) failing.push(fail);
+  }
+  return { verdict: { ok: failing.length === 0, checked, failing } };
+}

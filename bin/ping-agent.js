@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `ping-agent` command. The sources are TypeScript; tsx compiles them on load (with a cache),
-// so the package runs from a checkout or an install without a build step.
+// `ping-agent` from the TypeScript sources, compiled by tsx on load: for development and tests in
+// a checkout (`npm start`, the daemon's end-to-end tests). The installed command is the built
+// dist/ping-agent.js (`npm run build`), which needs no compiler.
 import { register } from 'tsx/esm/api';
 
 register();

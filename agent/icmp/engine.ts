@@ -4,6 +4,7 @@ import { finishChecksum, onesSum } from './checksum.ts';
 import { echoReplyOffset, type Family, ICMP4, ICMP6, parsePacket, readIpv4, readIpv6 } from './codec.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 import { IcmpSocket } from './icmp-socket.ts';
+import { sipHash24, sipKey } from './siphash.ts';
 import type { EngineOptions, IcmpErrorReport, ProbeEngine, ProbeOptions, TargetResult } from './types.ts';
 
 // The probe engine: one raw socket per family, one random identifier, a pending table indexed by
@@ -14,7 +15,10 @@ import type { EngineOptions, IcmpErrorReport, ProbeEngine, ProbeOptions, TargetR
 // object and, once answered, an RTT list sized for the call's count.
 //
 // Payload: bytes 0-7 the send time as a Unix timestamp (u32 seconds, u32 microseconds, the seed's
-// design), 8-15 a per-engine random nonce, then a fixed pad up to the requested size.
+// design), 8-15 a tag, then a fixed pad up to the requested size. The tag is a MAC (SipHash-2-4
+// under a random key each engine draws at start) over the destination's address, the identifier,
+// the sequence number and the send time: a probed host sees its own probes, but cannot compute the
+// tag of a probe to another address, so it cannot make that address look alive by replying for it.
 
 export const MIN_PAYLOAD = 16;
 export const MAX_PAYLOAD = 65_000;
@@ -46,16 +50,20 @@ class Target implements TargetResult {
   readonly ip: string;
   /** 0 when `ip` is not an address: such a target is reported, never sent to. */
   readonly family: Family | 0;
+  /** The address's 16 bytes for IPv6 (the tag covers them); IPv4 reads its bytes from `ip`. */
+  readonly bytes6: Uint8Array | null;
 
   constructor(raw: string) {
     // Most targets are canonical dotted quads already: no parse, no intermediate object.
     if (isCanonicalV4(raw)) {
       this.ip = raw;
       this.family = 4;
+      this.bytes6 = null;
     } else {
       const parsed = parseIp(raw.trim());
       this.ip = parsed ? formatIp(parsed) : raw;
       this.family = parsed ? parsed.family : 0;
+      this.bytes6 = parsed?.family === 6 ? parsed.bytes : null;
     }
   }
 }
@@ -120,6 +128,22 @@ function isCanonicalV4(ip: string): boolean {
   return dots === 3 && digits > 0;
 }
 
+/** Writes the four bytes of a canonical dotted quad to `out[0..3]`, without allocating. */
+function writeV4(ip: string, out: Uint8Array): void {
+  let part = 0;
+  let value = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      out[part++] = value;
+      value = 0;
+    } else {
+      value = value * 10 + (c - 48);
+    }
+  }
+  out[part] = value;
+}
+
 /** The canonical text of an address the kernel reported (IPv6 sources may be spelled differently). */
 function canonicalSource(ip: string): string {
   if (isCanonicalV4(ip)) return ip;
@@ -129,16 +153,21 @@ function canonicalSource(ip: string): string {
 
 class Engine implements ProbeEngine {
   readonly identifier = randomBytes(2).readUInt16BE(0);
-  private readonly nonce = randomBytes(8);
+  private readonly tagKey = sipKey(randomBytes(16));
+  /** What a tag covers: address (4 or 16 bytes), identifier, sequence, send time. */
+  private readonly tagInput = new Uint8Array(16 + 12);
+  /** The tag of the probe being sent, kept for its slot once the send succeeded. */
+  private readonly tag = new Uint32Array(2);
   private readonly sockets: { 4: IcmpSocket | null; 6: IcmpSocket | null };
   private readonly sendBuffer = Buffer.alloc(8 + MAX_PAYLOAD);
   private readonly padSums = new Map<number, number>();
   private readonly state = new Uint8Array(SLOTS);
   private readonly serialOf = new Float64Array(SLOTS);
   private readonly sentAt = new Float64Array(SLOTS);
-  // The payload's timestamp words per slot: a reply must echo them, so an old probe's late reply
-  // cannot pass for the newer probe that reuses its sequence number (they wrap every 65,536).
+  // The payload's timestamp and tag words per slot: a reply must echo both, so an old probe's late
+  // reply cannot pass for the newer probe that reuses its sequence number (they wrap every 65,536).
   private readonly stampOf = new Uint32Array(SLOTS * 2);
+  private readonly tagOf = new Uint32Array(SLOTS * 2);
   private readonly targetOf = new Int32Array(SLOTS);
   // Calls by id, not by reference: a slot outlives its call, and a reference there would keep a
   // finished call's whole result list alive until the slot was reused.
@@ -169,7 +198,6 @@ class Engine implements ProbeEngine {
     this.tokens = this.burst;
     this.maxInFlight = Math.min(Math.max(1, options.maxInFlight ?? 30_000), SLOTS / 2);
     this.sockets = { 4: v4, 6: v6 };
-    this.nonce.copy(this.sendBuffer, 16);
     for (let i = 24; i < this.sendBuffer.length; i++) this.sendBuffer[i] = i & 0xff;
     v4.onPacket((buf, len, source) => this.receive(buf, len, source, 4));
     v6?.onPacket((buf, len, source) => this.receive(buf, len, source, 6));
@@ -356,6 +384,7 @@ class Engine implements ProbeEngine {
     buf[13] = (micros >>> 16) & 0xff;
     buf[14] = (micros >>> 8) & 0xff;
     buf[15] = micros & 0xff;
+    this.writeTag(target, seq, buf);
     if (family === 4) {
       // Only the first 24 bytes change between probes; the pad's sum is cached per size.
       const sum = finishChecksum(onesSum(buf, 0, 24, this.padSum(size)));
@@ -378,6 +407,8 @@ class Engine implements ProbeEngine {
     this.sentAt[seq] = sentAtNs;
     this.stampOf[2 * seq] = seconds;
     this.stampOf[2 * seq + 1] = micros;
+    this.tagOf[2 * seq] = this.tag[0]!;
+    this.tagOf[2 * seq + 1] = this.tag[1]!;
     this.targetOf[seq] = index;
     this.callOf[seq] = call.id;
     this.inFlight++;
@@ -386,6 +417,38 @@ class Engine implements ProbeEngine {
     // The ring is picked by the timeout in ms, a small integer: a Map lookup by a float key boxes it.
     this.deadlines.push(call.options.timeoutMs, sentAtNs + call.options.timeoutMs * 1e6, seq, serial);
     return 'sent';
+  }
+
+  /**
+   * The tag of the probe whose header and timestamp are in `buf[0..15]`, to `target`: written to
+   * the payload (`buf[16..23]`, the hash's little-endian bytes) and to `this.tag`.
+   */
+  private writeTag(target: Target, seq: number, buf: Buffer): void {
+    const input = this.tagInput;
+    let n = 4;
+    if (target.bytes6) {
+      input.set(target.bytes6, 0);
+      n = 16;
+    } else {
+      writeV4(target.ip, input);
+    }
+    input[n] = buf[4]!;
+    input[n + 1] = buf[5]!;
+    input[n + 2] = seq >> 8;
+    input[n + 3] = seq & 0xff;
+    for (let i = 8; i < 16; i++) input[n - 4 + i] = buf[i]!;
+    const tag = this.tag;
+    sipHash24(this.tagKey, input, 0, n + 12, tag, 0);
+    const low = tag[0]!;
+    const high = tag[1]!;
+    buf[16] = low & 0xff;
+    buf[17] = (low >>> 8) & 0xff;
+    buf[18] = (low >>> 16) & 0xff;
+    buf[19] = low >>> 24;
+    buf[20] = high & 0xff;
+    buf[21] = (high >>> 8) & 0xff;
+    buf[22] = (high >>> 16) & 0xff;
+    buf[23] = high >>> 24;
   }
 
   private padSum(size: number): number {
@@ -463,8 +526,8 @@ class Engine implements ProbeEngine {
   }
 
   /**
-   * An echo reply (checksum already valid): counts only with our id, our nonce, the send timestamp
-   * of the probe now holding its sequence number, and the right source.
+   * An echo reply (checksum already valid): counts only with our id, and the send timestamp and
+   * tag of the probe now holding its sequence number, from that probe's destination.
    */
   private receiveReply(
     buf: Buffer,
@@ -475,8 +538,6 @@ class Engine implements ProbeEngine {
     now: number,
   ): void {
     if (length - at < 24 || ((buf[at + 4]! << 8) | buf[at + 5]!) !== this.identifier) return;
-    const nonce = this.nonce;
-    for (let i = 0; i < 8; i++) if (buf[at + 16 + i] !== nonce[i]) return;
     const seq = (buf[at + 6]! << 8) | buf[at + 7]!;
     const state = this.state[seq]!;
     if (state === FREE) return;
@@ -485,6 +546,11 @@ class Engine implements ProbeEngine {
     const micros =
       ((buf[at + 12]! << 24) | (buf[at + 13]! << 16) | (buf[at + 14]! << 8) | buf[at + 15]!) >>> 0;
     if (seconds !== this.stampOf[2 * seq] || micros !== this.stampOf[2 * seq + 1]) return;
+    const tagLow =
+      (buf[at + 16]! | (buf[at + 17]! << 8) | (buf[at + 18]! << 16) | (buf[at + 19]! << 24)) >>> 0;
+    const tagHigh =
+      (buf[at + 20]! | (buf[at + 21]! << 8) | (buf[at + 22]! << 16) | (buf[at + 23]! << 24)) >>> 0;
+    if (tagLow !== this.tagOf[2 * seq] || tagHigh !== this.tagOf[2 * seq + 1]) return;
     // A late or second reply to a call that has already returned its results changes nothing.
     const call = this.calls.get(this.callOf[seq]!);
     if (!call) return;

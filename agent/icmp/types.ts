@@ -8,7 +8,7 @@ export interface ProbeOptions {
   periodMs: number;
   /** How long a probe waits for its reply before it counts as lost, ms. */
   timeoutMs: number;
-  /** ICMP payload size in bytes (at least what the timestamp and nonce need). */
+  /** ICMP payload size in bytes (at least the 16 the timestamp and tag need). */
   size: number;
   /** IP TTL / hop limit of the requests; the system default when absent. */
   ttl?: number;

@@ -6,17 +6,22 @@ import { parseIp } from '../../shared/ip.ts';
 // The lab's own echo responder, run inside a target namespace whose kernel echo replies are off
 // (`ip netns exec NS node bin/run-ts.js test/lab/echo-responder.ts ...`). It answers echo requests
 // after an exact delay (a timer to just before the deadline, then a short spin, since setTimeout
-// alone is a millisecond late), and can misbehave on purpose: a wrong nonce, a wrong source, a
+// alone is a millisecond late), and can misbehave on purpose: a wrong tag, a wrong source, a
 // broken checksum, or every reply twice. IPv4 replies come from the address that was pinged; IPv6
 // replies come from --source6 (raw IPv6 sockets do not tell which local address was the target).
 //
-// Flags: --delay MS  --forge nonce|source|checksum|stamp  --duplicate  --source6 ADDR
+// `--forge guess` plays a probed host that wants another address to look alive: it answers the
+// probes it sees honestly and, for each, also sends replies from the wrong-source address built
+// from that probe: its payload replayed as it is, and with the neighbouring sequence numbers and
+// send times the pinger is likely to have used for the other address.
+//
+// Flags: --delay MS  --forge tag|source|checksum|stamp|guess  --duplicate  --source6 ADDR
 //        --wrong-source IP  --wrong-source6 IP  (the addresses forged-source replies come from)
 // Prints "ready" once listening.
 
 interface Settings {
   delayMs: number;
-  forge: 'nonce' | 'source' | 'checksum' | 'stamp' | null;
+  forge: 'tag' | 'source' | 'checksum' | 'stamp' | 'guess' | null;
   duplicate: boolean;
   source6: Uint8Array | null;
   wrongSource4: Uint8Array | null;
@@ -86,10 +91,52 @@ function enqueue(reply: Reply): void {
 }
 
 function misbehave(packet: Buffer, icmpAt: number): void {
-  if (settings.forge === 'nonce' && packet.length >= icmpAt + 24) packet[icmpAt + 8 + 8]! ^= 0xff;
-  // An older probe's reply: same identifier, sequence and nonce, another send time.
+  if (settings.forge === 'tag' && packet.length >= icmpAt + 24) packet[icmpAt + 8 + 8]! ^= 0xff;
+  // An older probe's reply: same identifier, sequence and tag, another send time.
   if (settings.forge === 'stamp' && packet.length >= icmpAt + 16) packet[icmpAt + 8 + 3]! ^= 0x01;
 }
+
+/** Sequence offsets and send-time shifts (µs) tried for each probe seen, in `--forge guess`. */
+const SEQ_GUESSES = [0, -2, -1, 1, 2];
+const STAMP_GUESSES = [0, -1000, 1000, -1, 1];
+
+/**
+ * Guessed replies built from one real reply `packet` (ICMP message at `icmpAt`): each a copy with
+ * another sequence number and send time. The caller sets the source and the checksum.
+ */
+function guesses(packet: Buffer, icmpAt: number): Buffer[] {
+  if (packet.length < icmpAt + 16) return [];
+  const seq = packet.readUInt16BE(icmpAt + 6);
+  const seconds = packet.readUInt32BE(icmpAt + 8);
+  const micros = packet.readUInt32BE(icmpAt + 12);
+  const out: Buffer[] = [];
+  for (const dSeq of SEQ_GUESSES) {
+    for (const dMicros of STAMP_GUESSES) {
+      const copy = Buffer.from(packet);
+      copy.writeUInt16BE((seq + dSeq) & 0xffff, icmpAt + 6);
+      const shifted = seconds * 1_000_000 + micros + dMicros;
+      copy.writeUInt32BE(Math.floor(shifted / 1_000_000) >>> 0, icmpAt + 8);
+      copy.writeUInt32BE(shifted % 1_000_000, icmpAt + 12);
+      out.push(copy);
+    }
+  }
+  return out;
+}
+
+/** Writes the ICMPv6 checksum of `packet` (IPv6 header first), `broken` on purpose if asked. */
+function fixIcmp6Checksum(packet: Buffer, broken: boolean): void {
+  packet[42] = 0;
+  packet[43] = 0;
+  // Header-included IPv6 gets no help from the kernel: the ICMPv6 checksum covers a pseudo-header
+  // of both addresses, the length and the next header.
+  let sum = onesSum(packet, 8, 40);
+  sum += packet.length - 40 + 58;
+  sum = onesSum(packet, 40, packet.length, sum);
+  const value = finishChecksum(sum);
+  packet.writeUInt16BE(broken ? value ^ 0x55 : value, 42);
+}
+
+const dueNow = () => process.hrtime.bigint() + BigInt(Math.round(settings.delayMs * 1e6));
 
 const v4 = new IcmpSocket({ family: 4, acceptTypes: [ICMP4.echoRequest], headerIncluded: true });
 v4.onPacket((buf, length, source) => {
@@ -109,15 +156,17 @@ v4.onPacket((buf, length, source) => {
   buf.copy(packet, 16, 12, 16);
   buf.copy(packet, 20, ihl, length);
   packet[20] = ICMP4.echoReply;
+  if (settings.forge === 'guess' && settings.wrongSource4) {
+    for (const forged of guesses(packet, 20)) {
+      forged.set(settings.wrongSource4, 12);
+      fixIcmp4Checksum(forged, 20, forged.length);
+      enqueue({ due: dueNow(), socket: v4, packet: forged, to: source });
+    }
+  }
   misbehave(packet, 20);
   fixIcmp4Checksum(packet, 20, packet.length);
   if (settings.forge === 'checksum') packet[22]! ^= 0x55;
-  enqueue({
-    due: process.hrtime.bigint() + BigInt(Math.round(settings.delayMs * 1e6)),
-    socket: v4,
-    packet,
-    to: source,
-  });
+  enqueue({ due: dueNow(), socket: v4, packet, to: source });
 });
 
 let v6: IcmpSocket | null = null;
@@ -138,22 +187,16 @@ if (settings.source6) {
     packet.set(to.bytes, 24);
     buf.copy(packet, 40, 0, length);
     packet[40] = ICMP6.echoReply;
-    packet[42] = 0;
-    packet[43] = 0;
+    if (settings.forge === 'guess' && settings.wrongSource6) {
+      for (const forged of guesses(packet, 40)) {
+        forged.set(settings.wrongSource6, 8);
+        fixIcmp6Checksum(forged, false);
+        enqueue({ due: dueNow(), socket: socket6, packet: forged, to: source });
+      }
+    }
     misbehave(packet, 40);
-    // Header-included IPv6 gets no help from the kernel: the ICMPv6 checksum covers a pseudo-header
-    // of both addresses, the length and the next header.
-    let sum = onesSum(packet, 8, 40);
-    sum += length + 58;
-    sum = onesSum(packet, 40, packet.length, sum);
-    const value = finishChecksum(sum);
-    packet.writeUInt16BE(settings.forge === 'checksum' ? value ^ 0x55 : value, 42);
-    enqueue({
-      due: process.hrtime.bigint() + BigInt(Math.round(settings.delayMs * 1e6)),
-      socket: socket6,
-      packet,
-      to: source,
-    });
+    fixIcmp6Checksum(packet, settings.forge === 'checksum');
+    enqueue({ due: dueNow(), socket: socket6, packet, to: source });
   });
 }
 

@@ -48,10 +48,13 @@ export interface LabOptions {
 export interface ResponderOptions {
   delayMs?: number;
   /**
-   * nonce: payload altered; source: reply from another address; checksum: broken ICMP checksum;
-   * stamp: the send timestamp altered, as in an older probe's reply with the same sequence.
+   * tag: the payload's tag altered; source: reply from another address; checksum: broken ICMP
+   * checksum; stamp: the send timestamp altered, as in an older probe's reply with the same
+   * sequence; guess: honest replies, plus replies from `spareAddress`/`spareAddress6` guessed from
+   * each probe seen (its payload replayed, neighbouring sequences and send times), as a probed
+   * host would send to make another address look alive.
    */
-  forge?: 'nonce' | 'source' | 'checksum' | 'stamp';
+  forge?: 'tag' | 'source' | 'checksum' | 'stamp' | 'guess';
   /** Send every reply twice. */
   duplicate?: boolean;
 }
@@ -61,7 +64,7 @@ export interface Lab {
   readonly slot: number;
   readonly targets: string[];
   readonly targets6: string[];
-  /** An address in the lab's range that is not a target, used by forged-source replies. */
+  /** An address in the lab's range that is not a target, used by forged-source and guessed replies. */
   readonly spareAddress: string;
   readonly spareAddress6: string;
   /** The router's addresses facing us, null without `router`. */

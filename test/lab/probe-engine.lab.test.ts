@@ -104,8 +104,8 @@ describeLab('probe engine in the lab', () => {
     }
   });
 
-  it('does not count forged replies (wrong nonce, source, checksum or send time) as received', async () => {
-    for (const forge of ['nonce', 'source', 'checksum', 'stamp'] as const) {
+  it('does not count forged replies (wrong tag, source, checksum or send time) as received', async () => {
+    for (const forge of ['tag', 'source', 'checksum', 'stamp'] as const) {
       await lab.setResponder({ forge });
       const targets = forge === 'checksum' ? [lab.targets[0]!] : [lab.targets[0]!, lab.targets6[0]!];
       const results = await engine.probe(targets, { ...quick, timeoutMs: 150 });
@@ -115,6 +115,28 @@ describeLab('probe engine in the lab', () => {
       if (results.length > 1) expect(results[0]!.rttsMs).not.toBe(results[1]!.rttsMs);
     }
     await lab.stopResponder();
+  });
+
+  it('keeps an address 100% lost while a probed host forges replies for it', async () => {
+    // The forger sees only the probes sent to it: those to the spare addresses never reach it.
+    const dead = [lab.spareAddress, lab.spareAddress6];
+    await lab.setLoss(dead[0]!, 100);
+    await lab.setLoss(dead[1]!, 100);
+    await lab.setResponder({ forge: 'guess' });
+    try {
+      // Interleaved, so each dead address's probes sit next to a live one's in sequence and time.
+      const order = [lab.targets[0]!, dead[0]!, lab.targets6[0]!, dead[1]!];
+      const results = await engine.probe(order, { count: 10, periodMs: 10, timeoutMs: 300, size: 56 });
+      const [live4, dead4, live6, dead6] = results;
+      for (const r of [live4!, live6!])
+        expect(r, r.ip).toMatchObject({ sent: 10, received: 10, duplicates: 0 });
+      for (const r of [dead4!, dead6!]) {
+        expect(r, r.ip).toMatchObject({ sent: 10, received: 0, late: 0, duplicates: 0 });
+      }
+    } finally {
+      await lab.stopResponder();
+      await lab.clearLoss();
+    }
   });
 
   it('counts duplicate replies as duplicates, not as received', async () => {

@@ -38,7 +38,7 @@ export const limitBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw apiError(400, 'invalid_request', 'the request body is not valid UTF-8');
   }

@@ -38,6 +38,26 @@ describe('key schema', () => {
     expect(parseKey('group-summary_edge-1')).toBeNull();
   });
 
+  it('spells and parses the packed history keys and the config channel', () => {
+    expect(keys.ipMinuteBlock('a', '10.0.0.1', 72)).toBe('ip-minute-block_a_10.0.0.1_72');
+    expect(keys.ipHourBlock('a', '2001:db8::1', 0)).toBe('ip-hour-block_a_2001:db8::1_0');
+    expect(keys.configChannel()).toBe('config-changed');
+    expect(parseKey('ip-minute-block_a_10.0.0.1_72')).toEqual({
+      kind: 'ip-minute-block',
+      agent: 'a',
+      ip: '10.0.0.1',
+      slot: 72,
+    });
+    expect(parseKey('ip-hour-block_a_::1_3')).toEqual({
+      kind: 'ip-hour-block',
+      agent: 'a',
+      ip: '::1',
+      slot: 3,
+    });
+    expect(parseKey('ip-minute-block_a_10.0.0.1')).toBeNull();
+    expect(parseKey('ip-minute-block_a_10.0.0.1_x')).toBeNull();
+  });
+
   it('puts a namespace prefix in front of every key', () => {
     const ns = keySchema('staging:');
     expect(ns.agentList()).toBe('staging:agent-list');

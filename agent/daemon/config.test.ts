@@ -12,7 +12,11 @@ describe('loadConfig', () => {
     const c = loadConfig(base);
     expect(c).toMatchObject({
       name: 'edge-1',
-      heartbeatTtlS: 30,
+      // Offline within a minute of dying, one heartbeat every 30 s; config pushed, polled each minute.
+      heartbeatTtlS: 60,
+      heartbeatEveryS: 30,
+      configPollMs: 60_000,
+      statusRefreshS: 300,
       errSpec: '*/5 * * * * *',
       cleanWindowS: 60,
       metricsAddr: null,

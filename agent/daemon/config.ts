@@ -15,6 +15,10 @@ export interface AgentConfig {
   redisToken: string;
   keyPrefix: string;
   heartbeatTtlS: number;
+  /** Half the TTL: one heartbeat may be lost or late without the agent showing offline. */
+  heartbeatEveryS: number;
+  /** A status whose verdict figures did not change is written again at least this often. */
+  statusRefreshS: number;
   errSpec: string;
   cleanWindowS: number;
   ratePps: number;
@@ -136,7 +140,7 @@ const envSchema = z.object({
   UPSTASH_REDIS_REST_URL: redisUrlVar,
   UPSTASH_REDIS_REST_TOKEN: requiredVar('the token of the Upstash REST endpoint or gateway'),
   PING_AGENT_KEY_PREFIX: keyPrefixVar,
-  PING_AGENT_HEARTBEAT_TTL_S: intVar(30, 3, 3600),
+  PING_AGENT_HEARTBEAT_TTL_S: intVar(60, 3, 3600),
   PING_AGENT_ERR_SPEC: specVar('*/5 * * * * *'),
   PING_AGENT_CLEAN_WINDOW_S: intVar(60, 1, 86_400),
   PING_AGENT_RATE_PPS: intVar(2_000, 1, 1_000_000),
@@ -145,8 +149,9 @@ const envSchema = z.object({
   PING_AGENT_METRICS_ADDR: metricsAddrVar,
   PING_AGENT_LOG_LEVEL: logLevelVar,
   PING_AGENT_REQUEST_TIMEOUT_MS: intVar(5_000, 100, 120_000),
-  PING_AGENT_CONFIG_POLL_MS: intVar(2_000, 100, 60_000),
-  PING_AGENT_RESYNC_S: intVar(60, 1, 3_600),
+  PING_AGENT_CONFIG_POLL_MS: intVar(60_000, 100, 3_600_000),
+  PING_AGENT_RESYNC_S: intVar(600, 1, 86_400),
+  PING_AGENT_STATUS_REFRESH_S: intVar(300, 1, 3_600),
 });
 
 export function loadConfig(env: Env = process.env): AgentConfig {
@@ -164,6 +169,8 @@ export function loadConfig(env: Env = process.env): AgentConfig {
     redisToken: e.UPSTASH_REDIS_REST_TOKEN,
     keyPrefix: e.PING_AGENT_KEY_PREFIX,
     heartbeatTtlS: e.PING_AGENT_HEARTBEAT_TTL_S,
+    heartbeatEveryS: e.PING_AGENT_HEARTBEAT_TTL_S / 2,
+    statusRefreshS: e.PING_AGENT_STATUS_REFRESH_S,
     errSpec: e.PING_AGENT_ERR_SPEC,
     cleanWindowS: e.PING_AGENT_CLEAN_WINDOW_S,
     ratePps: e.PING_AGENT_RATE_PPS,
@@ -194,4 +201,5 @@ export const CONFIG_VARIABLES = [
   'PING_AGENT_REQUEST_TIMEOUT_MS',
   'PING_AGENT_CONFIG_POLL_MS',
   'PING_AGENT_RESYNC_S',
+  'PING_AGENT_STATUS_REFRESH_S',
 ] as const;

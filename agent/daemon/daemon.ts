@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
+import { blockStartOf } from '../../shared/history-blocks.ts';
+import { shapeOf } from '../../shared/store/history.ts';
 import { createStore, type Store } from '../../shared/store.ts';
 import type { ProbeEngine } from '../icmp/types.ts';
 import { VERSION } from '../version.ts';
 import { Backoff, sleep } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
 import { openEngine } from './engine-loader.ts';
+import { ConfigWatch } from './config-watch.ts';
 import { ErrList } from './err-list.ts';
 import { HistoryBuckets } from './history-buckets.ts';
 import { IpStateTable } from './ip-state.ts';
@@ -16,12 +19,14 @@ import { createRedisClient, isRetryable } from './redis-client.ts';
 import { ResultWriter } from './result-writer.ts';
 import { Scheduler } from './scheduler.ts';
 import { Spool } from './spool.ts';
+import { PendingBlocks } from './pending-blocks.ts';
+import { WrittenStatuses } from './written-statuses.ts';
 
 // The agent daemon, start to stop:
 //   start   open the spool and the ICMP sockets, wait for Redis, register, replay what the spool
 //           holds, read back its own statuses and err list so counts continue
-//   run     heartbeat; jobs from Redis on croner schedules, re-read when the config version moves
-//           and once a minute anyway; the built-in err-list job
+//   run     heartbeat; jobs from Redis on croner schedules, re-read when a change is pushed (or the
+//           slow poll sees the config version move, or the periodic re-read); the built-in err-list job
 //   stop    stop the schedules, let the running probes finish, flush, delete the heartbeat
 
 export interface DaemonOptions {
@@ -42,7 +47,10 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
   const ipState = new IpStateTable(config.cleanWindowS);
   const errList = new ErrList(config.cleanWindowS * 1000);
   const history = new HistoryBuckets();
+  const blocks = new PendingBlocks(config.name, store.keys);
+  const written = new WrittenStatuses(config.statusRefreshS * 1000);
   const timers: NodeJS.Timeout[] = [];
+  let stopWatch = () => {};
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | null = null;
 
   const jobs: Scheduler = new Scheduler(
@@ -51,8 +59,7 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
   );
   const errJob: Scheduler = new Scheduler(
     async (plan, scheduledAt): Promise<void> => {
-      if (errList.size > 0)
-        logRun(await runner.runErrList(plan, scheduledAt, runner.targetsOf(jobs.plans().values())));
+      if (errList.size > 0) logRun(await runner.runErrList(plan, scheduledAt));
     },
     (_plan, error) => log.error({ job: ERR_LIST_JOB, err: (error as Error).message }, 'err-list run failed'),
   );
@@ -75,6 +82,9 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
     ipState,
     errList,
     history,
+    blocks,
+    written,
+    plans: () => jobs.plans().values(),
     metrics,
     log,
   });
@@ -85,7 +95,7 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
   }
 
   try {
-    if (!(await startUp(store, config, log, signal, writer, ipState, errList))) return;
+    if (!(await startUp(store, config, log, signal, writer, { ipState, errList, written, blocks }))) return;
 
     const heartbeat = async () => {
       try {
@@ -106,38 +116,22 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
       }
     };
 
-    let knownVersion = Number.NaN;
-    let lastSync = 0;
-    let syncing = false;
-    const sync = async (reason: string) => {
-      if (syncing || signal.aborted) return;
-      syncing = true;
-      try {
-        const version = await store.configVersion.get();
+    const watch = new ConfigWatch({
+      redis,
+      store,
+      log,
+      pollMs: config.configPollMs,
+      resyncMs: config.resyncS * 1000,
+      apply: async (reason) => {
         await syncJobs(store, config.name, jobs, log, reason);
-        knownVersion = version;
-        lastSync = Date.now();
-      } catch (error) {
-        log.warn({ err: (error as Error).message }, 'cannot read jobs; keeping the current schedules');
-      } finally {
-        syncing = false;
-      }
-    };
-    await sync('start');
+        runner.membersChanged();
+      },
+    });
+    stopWatch = () => watch.stop();
+    await watch.start();
     // After the first sync, so the first heartbeat already lists the jobs.
     await heartbeat();
-    timers.push(setInterval(heartbeat, Math.max(1_000, (config.heartbeatTtlS * 1000) / 3)));
-    timers.push(
-      setInterval(async () => {
-        if (Date.now() - lastSync >= config.resyncS * 1000) return sync('periodic');
-        try {
-          const version = await store.configVersion.get();
-          if (version !== knownVersion) await sync('config-version');
-        } catch {
-          // Redis is away; the writer logs outages, and the next poll tries again.
-        }
-      }, config.configPollMs),
-    );
+    timers.push(setInterval(heartbeat, config.heartbeatEveryS * 1000));
     errJob.reconcile(
       new Map([
         [ERR_LIST_JOB, planOf(ERR_LIST_JOB, { SPEC: config.errSpec, name: ERR_LIST_JOB, group: [] })],
@@ -159,10 +153,10 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
   } finally {
     const stopStarted = Date.now();
     for (const timer of timers) clearInterval(timer);
+    stopWatch();
     await Promise.all([jobs.stop(), errJob.stop()]);
-    await writer.write(
-      runner.historyCommands(history.drain(`${process.pid}@${startedAt}`), Math.floor(Date.now() / 1000)),
-    );
+    // The open history blocks and the newest counts: the next start carries both on.
+    await writer.write(runner.finalCommands(Date.now()));
     await writer.close();
     try {
       await store.agents.goOffline(config.name);
@@ -182,9 +176,9 @@ async function startUp(
   log: Logger,
   signal: AbortSignal,
   writer: ResultWriter,
-  ipState: IpStateTable,
-  errList: ErrList,
+  state: { ipState: IpStateTable; errList: ErrList; written: WrittenStatuses; blocks: PendingBlocks },
 ): Promise<boolean> {
+  const { ipState, errList, written, blocks } = state;
   const backoff = new Backoff({ baseMs: 500, capMs: 30_000 });
   for (;;) {
     if (signal.aborted) return false;
@@ -193,11 +187,25 @@ async function startUp(
       // Old results first: the statuses read back below must be the newest ones.
       if (!(await writer.drainOnce())) throw new Error('the spool could not be replayed yet');
       let cursor = '0';
+      const ips: string[] = [];
       do {
         const page = await store.statuses.page(config.name, cursor, 1_000);
-        for (const status of page.statuses) ipState.seed(status);
+        for (const status of page.statuses) {
+          ipState.seed(status);
+          written.seed(status);
+          ips.push(status.ip);
+        }
         cursor = page.cursor;
       } while (cursor !== '0');
+      // The history blocks a previous process left open, to carry on rather than overwrite.
+      const nowSec = Math.floor(Date.now() / 1000);
+      for (const resolution of ['minute', 'hour'] as const) {
+        const open = await store.history.openBlocks(config.name, ips, resolution, nowSec);
+        open.forEach((points, i) => {
+          if (points)
+            blocks.seed(ips[i]!, resolution, points, blockStartOf(shapeOf(resolution), ips[i]!, nowSec));
+        });
+      }
       errList.seed(await store.statuses.errList(config.name), Date.now());
       return true;
     } catch (error) {

@@ -1,9 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { blockStartOf, MINUTE_BLOCKS } from '../../shared/history-blocks.ts';
+import { keySchema } from '../../shared/keys.ts';
 import { historyPointSchema } from '../../shared/schema.ts';
-import { queueResultCommand, resultCommands } from '../../shared/store/results.ts';
+import { queueResultCommand } from '../../shared/store/results.ts';
 import { createStore } from '../../shared/store.ts';
 import { startTestBackend, type TestBackend } from '../../test/support/backend.ts';
 import { type FinishedPoint, HistoryBuckets } from './history-buckets.ts';
+import { type Entry, PendingBlocks } from './pending-blocks.ts';
 
 let backend: TestBackend | undefined;
 afterAll(() => backend?.close());
@@ -43,31 +46,35 @@ describe('HistoryBuckets', () => {
   it('drains open buckets at shutdown', () => {
     const h = new HistoryBuckets();
     h.add('198.18.0.3', 1, [], 1_700_000_040, []);
-    const drained = h.drain('1@first');
+    const drained = h.drain();
     expect(drained.map((d) => d.resolution).sort()).toEqual(['hour', 'minute']);
     expect(drained.every((d) => d.point.received === 0 && d.point.median === null)).toBe(true);
-    expect(h.drain('1@first')).toEqual([]);
+    expect(h.drain()).toEqual([]);
   });
 
   it("keeps both processes' parts of a bucket in Redis even when they come out identical", async () => {
     backend = await startTestBackend();
     const store = createStore(backend.redis);
-    const build = resultCommands(store);
+    const ip = '198.18.0.4';
     const t0 = 1_700_000_040;
     // A dead target, stopped mid-minute after 3 probes, restarted, 3 more probes, stopped again.
-    for (const [part, at] of [
-      ['101@2026-01-01T00:00:00.000Z', t0 + 5],
-      ['102@2026-01-01T00:00:31.000Z', t0 + 35],
-    ] as const) {
+    for (const at of [t0 + 5, t0 + 35]) {
       const h = new HistoryBuckets();
-      for (let i = 0; i < 3; i++) h.add('198.18.0.4', 1, [], at + i * 5, []);
+      const blocks = new PendingBlocks('a-parts', keySchema());
+      // The next process carries on the blocks the previous one left open.
+      const [minute] = await store.history.openBlocks('a-parts', [ip], 'minute', at);
+      if (minute) blocks.seed(ip, 'minute', minute, blockStartOf(MINUTE_BLOCKS, ip, at));
+      const [hour] = await store.history.openBlocks('a-parts', [ip], 'hour', at);
+      if (hour) blocks.seed(ip, 'hour', hour, at - (at % 86_400));
+      for (let i = 0; i < 3; i++) h.add(ip, 1, [], at + i * 5, []);
+      const entries: Entry[] = [];
+      blocks.add(h.drain(), entries);
+      blocks.drain(entries);
       const p = backend.redis.pipeline();
-      for (const { ip, resolution, point } of h.drain(part)) {
-        queueResultCommand(p, build.historyPoint('a-parts', ip, resolution, point));
-      }
+      queueResultCommand(p, { op: 'mset', entries });
       await p.exec();
     }
-    const minutes = await store.history.range('a-parts', '198.18.0.4', 'minute', t0, t0);
+    const minutes = await store.history.range('a-parts', ip, 'minute', t0, t0);
     expect(minutes).toEqual([
       {
         t: t0,
@@ -82,7 +89,7 @@ describe('HistoryBuckets', () => {
         max: null,
       },
     ]);
-    const hours = await store.history.range('a-parts', '198.18.0.4', 'hour', 0, t0);
+    const hours = await store.history.range('a-parts', ip, 'hour', 0, t0);
     expect(hours.map((p) => p.sent)).toEqual([6]);
   });
 });

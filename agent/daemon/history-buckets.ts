@@ -90,20 +90,23 @@ export class HistoryBuckets {
   }
 
   /**
-   * Every bucket still open (at shutdown): written as partial members that readers merge. Each is
-   * tagged with `part` (naming this process), because the next process's part of the same bucket
-   * can come out identical (a dead target: same start, same counts, no RTTs), and a ZADD of an
-   * identical member would keep only one of the two.
+   * Every bucket still open (at shutdown), as it stands: its block is written with it, and the
+   * next process merges its own part of the same bucket into the block it reads back.
    */
-  drain(part: string): FinishedPoint[] {
+  drain(): FinishedPoint[] {
     const out: FinishedPoint[] = [];
     for (const [ip, bucket] of this.minutes)
-      out.push({ ip, resolution: 'minute', point: { ...minutePoint(bucket), part } });
-    for (const [ip, bucket] of this.hours)
-      out.push({ ip, resolution: 'hour', point: { ...hourPoint(bucket), part } });
+      out.push({ ip, resolution: 'minute', point: minutePoint(bucket) });
+    for (const [ip, bucket] of this.hours) out.push({ ip, resolution: 'hour', point: hourPoint(bucket) });
     this.minutes.clear();
     this.hours.clear();
     return out;
+  }
+
+  /** An IP no job probes any more. */
+  forget(ip: string): void {
+    this.minutes.delete(ip);
+    this.hours.delete(ip);
   }
 }
 

@@ -23,8 +23,8 @@ const result = (
 describe('IpStateTable', () => {
   it('keeps cumulative counts and RTT statistics like ping does', () => {
     const table = new IpStateTable(60);
-    table.record(result('198.18.0.1', 2, [1, 3]), 1_000, 300);
-    const s = table.record(result('198.18.0.1', 2, [2]), 2_000, 300);
+    table.record(result('198.18.0.1', 2, [1, 3]), 1_000);
+    const s = table.record(result('198.18.0.1', 2, [2]), 2_000);
     expect(s).toMatchObject({
       send_count: 4,
       return_count: 3,
@@ -41,12 +41,12 @@ describe('IpStateTable', () => {
 
   it('continues from a status read back from Redis', () => {
     const first = new IpStateTable(60);
-    first.record(result('198.18.0.2', 3, [1, 2, 6]), 1_000, 300);
-    const before = first.record(result('198.18.0.2', 1, [3]), 2_000, 300);
+    first.record(result('198.18.0.2', 3, [1, 2, 6]), 1_000);
+    const before = first.record(result('198.18.0.2', 1, [3]), 2_000);
     const second = new IpStateTable(60);
     second.seed(before);
-    const after = second.record(result('198.18.0.2', 1, [4]), 3_000, 300);
-    const reference = first.record(result('198.18.0.2', 1, [4]), 3_000, 300);
+    const after = second.record(result('198.18.0.2', 1, [4]), 3_000);
+    const reference = first.record(result('198.18.0.2', 1, [4]), 3_000);
     expect(after.send_count).toBe(5);
     expect(after.return_count).toBe(5);
     expect(after.rtt_avg_ms).toBeCloseTo(reference.rtt_avg_ms!, 2);
@@ -57,8 +57,8 @@ describe('IpStateTable', () => {
 
   it('forgets samples older than the window for loss_window', () => {
     const table = new IpStateTable(10);
-    table.record(result('198.18.0.3', 1, []), 0, 300);
-    expect(table.record(result('198.18.0.3', 1, [1]), 11_000, 300).loss_window).toBe(0);
+    table.record(result('198.18.0.3', 1, []), 0);
+    expect(table.record(result('198.18.0.3', 1, [1]), 11_000).loss_window).toBe(0);
   });
 
   it('says what went wrong', () => {

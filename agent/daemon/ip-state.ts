@@ -25,7 +25,6 @@ interface IpRecord {
   ttl: number | null;
   err: string | null;
   samples: Sample[];
-  expireS: number;
 }
 
 export class IpStateTable {
@@ -53,12 +52,11 @@ export class IpStateTable {
       ttl: status.ttl ?? null,
       err: status.err,
       samples: [],
-      expireS: 0,
     });
   }
 
   /** Adds one run's result for an IP; returns its new status. */
-  record(result: TargetResult, nowMs: number, expireS: number): IpStatus {
+  record(result: TargetResult, nowMs: number): IpStatus {
     let rec = this.records.get(result.ip);
     if (!rec) {
       rec = {
@@ -72,11 +70,9 @@ export class IpStateTable {
         ttl: null,
         err: null,
         samples: [],
-        expireS,
       };
       this.records.set(result.ip, rec);
     }
-    rec.expireS = Math.max(rec.expireS, expireS);
     rec.sent += result.sent;
     rec.received += result.received;
     for (const rtt of result.rttsMs) {
@@ -94,8 +90,9 @@ export class IpStateTable {
     return this.statusOf(result.ip, rec, nowMs);
   }
 
-  expireOf(ip: string): number {
-    return this.records.get(ip)?.expireS ?? 0;
+  /** An IP no job probes any more. */
+  forget(ip: string): void {
+    this.records.delete(ip);
   }
 
   private statusOf(ip: string, rec: IpRecord, nowMs: number): IpStatus {

@@ -1,4 +1,6 @@
-import { type ResultCommand, resultCommands } from '../../shared/store/results.ts';
+import type { IpStatus } from '../../shared/schema.ts';
+import { blockKeys } from '../../shared/store/history.ts';
+import { delCommands, msetCommands, type ResultCommand, resultCommands } from '../../shared/store/results.ts';
 import type { Store } from '../../shared/store.ts';
 import type { ProbeEngine } from '../icmp/types.ts';
 import type { ErrList, ErrListChange } from './err-list.ts';
@@ -7,17 +9,15 @@ import type { IpStateTable } from './ip-state.ts';
 import type { JobPlan } from './job-set.ts';
 import type { Logger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
-import { MAX_COMMANDS_PER_REQUEST, type ResultWriter } from './result-writer.ts';
+import type { Entry, PendingBlocks } from './pending-blocks.ts';
+import type { ResultWriter } from './result-writer.ts';
+import type { WrittenStatuses } from './written-statuses.ts';
 
-// One job run: resolve the groups to IPs now (so group edits apply without a restart), probe them
-// through the shared engine, fold the results into the per-IP state, the err list and the history
-// buckets, and hand one list of commands to the writer. Each IP costs one SET per run, plus a ZADD
-// when a minute closes and a few commands when an hour closes.
-
-/** Statuses outlive the gap between two runs several times over, but vanish once nothing probes the IP. */
-export function statusExpiry(intervalS: number): number {
-  return Math.max(300, intervalS * 3);
-}
+// One job run: take the groups' members (read again only after the configuration changed), probe
+// them through the shared engine, fold the results into the per-IP state, the err list and the
+// history, and hand the writer one MSET (more only past ~800 KB) plus SADD/SREM when the err list
+// changed and DEL for what no job probes any more. Upstash bills an MSET as one command whatever
+// its size, so a healthy job costs one command per run, whatever its number of targets.
 
 export const ERR_LIST_JOB = 'err-list';
 
@@ -42,6 +42,10 @@ export interface JobRunnerDeps {
   ipState: IpStateTable;
   errList: ErrList;
   history: HistoryBuckets;
+  blocks: PendingBlocks;
+  written: WrittenStatuses;
+  /** The job plans in force (to tell which IPs no job probes any more). */
+  plans: () => Iterable<JobPlan>;
   metrics: AgentMetrics;
   log: Logger;
   now?: () => number;
@@ -57,11 +61,25 @@ export class JobRunner {
     this.now = deps.now ?? Date.now;
   }
 
-  /** The IPs of the groups, read now; the last known members when Redis does not answer. */
+  /** Groups whose members were read since the configuration last changed. */
+  private readonly freshGroups = new Set<string>();
+
+  /** The configuration changed (pushed or polled): members are read again at each group's next run. */
+  membersChanged(): void {
+    this.freshGroups.clear();
+  }
+
+  /** The IPs of the groups; read from Redis only after a change, the last known members otherwise. */
   async resolve(groups: readonly string[]): Promise<string[]> {
+    const toRead = groups.filter((g) => !this.freshGroups.has(g));
     try {
-      const members = await this.deps.store.groups.members(groups);
-      for (const [group, ips] of members) this.lastMembers.set(group, ips);
+      if (toRead.length > 0) {
+        const members = await this.deps.store.groups.members(toRead);
+        for (const [group, ips] of members) {
+          this.lastMembers.set(group, ips);
+          this.freshGroups.add(group);
+        }
+      }
     } catch (error) {
       this.deps.log.warn(
         { err: (error as Error).message, groups },
@@ -92,30 +110,36 @@ export class JobRunner {
   async run(plan: JobPlan, scheduledAt: Date): Promise<RunSummary> {
     const started = this.now();
     const ips = await this.resolve(plan.groups);
-    return this.probeAndRecord(plan.name, ips, plan, statusExpiry(plan.intervalS), started, scheduledAt);
+    return this.probeAndRecord(plan.name, ips, plan, started, scheduledAt);
+  }
+
+  /** The built-in job: the err list's IPs, at its own cadence. */
+  async runErrList(plan: JobPlan, scheduledAt: Date): Promise<RunSummary> {
+    const started = this.now();
+    return this.probeAndRecord(ERR_LIST_JOB, this.deps.errList.members(), plan, started, scheduledAt);
   }
 
   /**
-   * The built-in job: the err list's IPs, at its own cadence. An IP that no job probes any more
-   * (its group changed, its job was removed) leaves the list first, so that a target taken out of
-   * service is not probed, kept alive and listed for ever.
+   * What the agent wrote for IPs no job probes any more (their group changed, their job was
+   * removed): the statuses and history are deleted and the IP leaves the err list, so a target
+   * taken out of service is neither probed, nor listed, nor shown as fresh for ever. Nothing
+   * while a group has not been read yet (just after a start), when that cannot be told.
    */
-  async runErrList(
-    plan: JobPlan,
-    scheduledAt: Date,
-    probed: ReadonlySet<string> | null,
-  ): Promise<RunSummary> {
-    const started = this.now();
-    const dropped: ErrListChange = { added: [], removed: [] };
-    if (probed) this.deps.errList.forget(probed, dropped);
-    return this.probeAndRecord(
-      ERR_LIST_JOB,
-      this.deps.errList.members(),
-      plan,
-      0,
-      started,
-      scheduledAt,
-      dropped,
+  stale(change: ErrListChange): ResultCommand[] {
+    const { agent, store, written, errList, ipState, history, blocks } = this.deps;
+    const probed = this.targetsOf(this.deps.plans());
+    if (!probed) return [];
+    errList.forget(probed, change);
+    const gone: string[] = [];
+    for (const ip of written.ips()) if (!probed.has(ip)) gone.push(ip);
+    for (const ip of gone) {
+      written.forget(ip);
+      ipState.forget(ip);
+      history.forget(ip);
+      blocks.forget(ip);
+    }
+    return delCommands(
+      gone.flatMap((ip) => [store.keys.ipStatus(agent, ip), ...blockKeys(store.keys, agent, ip)]),
     );
   }
 
@@ -123,12 +147,11 @@ export class JobRunner {
     job: string,
     ips: string[],
     plan: JobPlan,
-    expireS: number,
     started: number,
     scheduledAt: Date,
-    change: ErrListChange = { added: [], removed: [] },
   ): Promise<RunSummary> {
-    const { agent, engine, ipState, errList, history, metrics } = this.deps;
+    const change: ErrListChange = { added: [], removed: [] };
+    const { agent, engine, ipState, errList, history, metrics, written, blocks, store } = this.deps;
     const results =
       ips.length === 0
         ? []
@@ -140,26 +163,15 @@ export class JobRunner {
           });
     const nowMs = this.now();
     const nowSec = Math.floor(nowMs / 1000);
-    // Commands go to the writer a request's worth at a time, so a run over 100,000 targets never
-    // holds all its statuses as JSON at once, and each request is still a full one.
-    let pending: ResultCommand[] = [];
-    let commandCount = 0;
-    const emit = async (more: ResultCommand[]) => {
-      for (const command of more) pending.push(command);
-      if (pending.length >= MAX_COMMANDS_PER_REQUEST) {
-        const full = pending.slice(0, MAX_COMMANDS_PER_REQUEST);
-        pending = pending.slice(MAX_COMMANDS_PER_REQUEST);
-        commandCount += full.length;
-        await this.deps.writer.write(full);
-      }
-    };
+    const statusEntries: Entry[] = [];
+    const historyEntries: Entry[] = [];
     const finished: FinishedPoint[] = [];
     let sent = 0;
     let received = 0;
     for (const result of results) {
       sent += result.sent;
       received += result.received;
-      const status = ipState.record(result, nowMs, expireS);
+      const status = ipState.record(result, nowMs);
       errList.observe(result.ip, result.sent, result.received, nowMs, change);
       history.add(result.ip, result.sent, result.rttsMs, nowSec, finished);
       metrics.recordTarget(
@@ -170,16 +182,19 @@ export class JobRunner {
         result.unreachable !== null,
         result.ttlExceeded !== null,
       );
-      const expiry = Math.max(ipState.expireOf(result.ip), statusExpiry(plan.intervalS));
-      await emit([this.build.status(agent, status, expiry), ...this.historyCommands(finished, nowSec)]);
-      finished.length = 0;
+      const due = written.isDue(status, nowMs);
+      written.record(status, nowMs, due);
+      if (due) statusEntries.push([store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
     }
-    const tail: ResultCommand[] = [];
-    if (change.added.length > 0) tail.push(this.build.errAdd(agent, change.added));
-    if (change.removed.length > 0) tail.push(this.build.errRemove(agent, change.removed));
-    await emit(tail);
-    commandCount += pending.length;
-    await this.deps.writer.write(pending);
+    blocks.add(finished, historyEntries);
+    const dels = job === ERR_LIST_JOB ? [] : this.stale(change);
+    const commands: ResultCommand[] = [
+      ...msetCommands(this.runEntries({ job, groups: plan.groups, nowMs, statusEntries, historyEntries })),
+      ...dels,
+    ];
+    if (change.added.length > 0) commands.push(this.build.errAdd(agent, change.added));
+    if (change.removed.length > 0) commands.push(this.build.errRemove(agent, change.removed));
+    await this.deps.writer.write(commands);
     const ms = this.now() - started;
     metrics.recordRun(job, ms / 1000);
     return {
@@ -187,7 +202,7 @@ export class JobRunner {
       targets: ips.length,
       sent,
       received,
-      commands: commandCount,
+      commands: commands.length,
       errAdded: change.added.length,
       errRemoved: change.removed.length,
       ms,
@@ -195,17 +210,43 @@ export class JobRunner {
     };
   }
 
-  historyCommands(finished: readonly FinishedPoint[], nowSec: number): ResultCommand[] {
-    const { agent } = this.deps;
-    const commands: ResultCommand[] = [];
-    for (const { ip, resolution, point } of finished) {
-      commands.push(this.build.historyPoint(agent, ip, resolution, point));
-      // Trimming once an hour per IP keeps both sets capped at a small cost per run.
-      if (resolution === 'hour') {
-        commands.push(...this.build.historyTrim(agent, ip, 'minute', nowSec));
-        commands.push(...this.build.historyTrim(agent, ip, 'hour', nowSec));
-      }
-    }
-    return commands;
+  /**
+   * THE place where a run's MSET entries are gathered: the statuses due this run, the history
+   * blocks it completed, and the group summaries. Everything here goes to Redis in one MSET.
+   */
+  private runEntries(run: RunRecord): Entry[] {
+    return [...run.statusEntries, ...run.historyEntries];
   }
+
+  /** The statuses as Redis holds them (what a summary is built from). */
+  writtenStatus(ip: string): IpStatus | undefined {
+    return this.deps.written.get(ip);
+  }
+
+  /** The members of a group as last read (what the run probed). */
+  membersOf(group: string): readonly string[] | undefined {
+    return this.lastMembers.get(group);
+  }
+
+  /** At a stop: the open history blocks and the statuses newer than what Redis holds. */
+  finalCommands(nowMs: number): ResultCommand[] {
+    const { agent, store, history, blocks, written } = this.deps;
+    const entries: Entry[] = written
+      .takeUnwritten(nowMs)
+      .map((status) => [store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
+    blocks.add(history.drain(), entries);
+    blocks.drain(entries);
+    return msetCommands(entries);
+  }
+}
+
+/** What one run hands to `runEntries`. */
+export interface RunRecord {
+  job: string;
+  /** The groups the job covers (their members: `membersOf`). */
+  groups: readonly string[];
+  /** The run's time: `updated_at` of every status it writes. */
+  nowMs: number;
+  statusEntries: Entry[];
+  historyEntries: Entry[];
 }

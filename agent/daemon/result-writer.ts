@@ -108,7 +108,7 @@ export class ResultWriter {
           {
             err: errors[0]!.error,
             op: first.op,
-            key: first.key,
+            key: 'key' in first ? first.key : first.op === 'mset' ? first.entries[0]?.[0] : first.keys[0],
             refused: errors.length,
             commands: batch.length,
           },

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Gateway, startGateway } from '../../gateway/start-gateway.ts';
 import { keySchema } from '../../shared/keys.ts';
 import { ipStatusSchema } from '../../shared/schema.ts';
+import { createStore } from '../../shared/store.ts';
 import { createLab, type Lab } from '../../test/lab/lab.ts';
 import { describeLab, labMissing } from '../../test/lab/require-lab.ts';
 import { startTestBackend, type TestBackend } from '../../test/support/backend.ts';
@@ -88,6 +89,11 @@ async function status(agent: string, ip: string) {
   return raw === null ? null : ipStatusSchema.parse(JSON.parse(raw));
 }
 
+async function historyOf(agent: string, ip: string) {
+  const now = Math.floor(Date.now() / 1000);
+  return createStore(backend.redis).history.range(agent, ip, 'minute', now - 3600, now);
+}
+
 const sum = (lines: { [k: string]: unknown }[], field: string) =>
   lines.reduce((s, l) => s + Number(l[field] ?? 0), 0);
 
@@ -122,16 +128,17 @@ describeLab('ping-agent run', () => {
       send_count: runs.length,
       return_count: runs.length,
     });
-    expect(await backend.redis.ttl(keys.ipStatus(name, ip))).toBeGreaterThan(0);
+    // No expiry: a status leaves by an explicit DEL once no job probes its IP.
+    expect(await backend.redis.ttl(keys.ipStatus(name, ip))).toBe(-1);
 
     const second = startAgent(name);
     await second.waitFor('2 runs', () => second.runs('core').length >= 2, 20_000);
     expect((await second.stop('SIGINT')).code).toBe(0);
     const total = runs.length + second.runs('core').length;
     expect(await status(name, ip)).toMatchObject({ send_count: total, return_count: total });
-    // History: the minute buckets of both processes together hold every probe.
-    const minutes = await backend.redis.zrange<string[]>(keys.ipMinutes(name, ip), 0, -1);
-    expect(minutes.map((m) => JSON.parse(m).sent as number).reduce((a, b) => a + b, 0)).toBe(total);
+    // History: the minute points of both processes together hold every probe.
+    const minutes = await historyOf(name, ip);
+    expect(minutes.reduce((s, p) => s + p.sent, 0)).toBe(total);
   });
 
   it('puts a target losing probes on the err list within one run, and takes it off after the clean window', async () => {
@@ -167,19 +174,22 @@ describeLab('ping-agent run', () => {
       // The err-list job probed the listed IPs at its own cadence meanwhile.
       expect(agent.runs('err-list').some((r) => r.targets === 2)).toBe(true);
 
-      // Taken out of the group while still failing: no job probes it, so it leaves the list.
-      const errRuns = agent.runs('err-list').length;
+      // Taken out of the group while still failing: no job probes it, so it leaves the list, and
+      // its status and history are deleted (a status never probed again must not look fresh).
+      const lossyRuns = agent.runs('lossy').length;
       await seedJob(name, 'lossy', '*/1 * * * * *', { 'e2e-lossy': [lossy, fine] });
       await agent.waitFor(
         'the unprobed IP leaving the err list',
         () =>
           agent
-            .runs('err-list')
-            .slice(errRuns)
+            .runs('lossy')
+            .slice(lossyRuns)
             .some((r) => Number(r.errRemoved) > 0),
         10_000,
       );
       expect(await backend.redis.smembers(keys.agentErrList(name))).toEqual([]);
+      expect(await status(name, refused)).toBeNull();
+      expect(await status(name, fine)).not.toBeNull();
     } finally {
       await lab.clearLoss();
       await agent.stop();
@@ -303,9 +313,9 @@ describeLab('ping-agent run', () => {
       send_count: sum(runs, 'sent'),
       return_count: sum(runs, 'received'),
     });
-    // History buckets are written once each, so they add up only if every spooled batch arrived.
-    const minutes = await backend.redis.zrange<string[]>(keys.ipMinutes(name, ip), 0, -1);
-    const points = minutes.map((m) => JSON.parse(m) as { sent: number; received: number });
+    // History blocks are whole values carried on by the next process, so they add up only if
+    // every spooled batch arrived, in order, before the second process read them back.
+    const points = await historyOf(name, ip);
     expect(points.reduce((s, p) => s + p.sent, 0)).toBe(sum(runs, 'sent'));
     expect(points.reduce((s, p) => s + p.received, 0)).toBe(sum(runs, 'received'));
   });

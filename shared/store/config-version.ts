@@ -1,8 +1,9 @@
 import type { RedisClient, StoreContext } from './context.ts';
 
-// `config-version` is the counter agents poll to notice that groups or jobs changed. Every change
-// of groups or jobs goes through `commitConfigChange`, the one place the counter is bumped, so a
-// change and its announcement can never part.
+// `config-version` is the counter agents poll to notice that groups or jobs changed; the same
+// transaction publishes on `config-changed`, which running agents listen to. Every change of groups
+// or jobs goes through `commitConfigChange`, the one place the counter is bumped, so a change and
+// its announcement can never part.
 
 export type ConfigTransaction = ReturnType<RedisClient['multi']>;
 
@@ -65,8 +66,11 @@ export async function commitConfigChange(
   const tx = redis.multi();
   change.write(tx);
   tx.incr(versionKey);
+  // Pushed to running agents in the same transaction (they listen with SUBSCRIBE over SSE, and
+  // re-read on their slow poll whatever a lost message missed).
+  tx.publish(keys.configChannel(), 'changed');
   const replies = (await tx.exec()) as unknown[];
-  return replies.slice(0, -1);
+  return replies.slice(0, -2);
 }
 
 /** Why INCR would fail on this value (Redis's own integer rules), or null when it would not. */

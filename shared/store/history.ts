@@ -1,12 +1,24 @@
+import {
+  type BlockShape,
+  blockSeconds,
+  blockStartOf,
+  blockStartsIn,
+  decodeBlock,
+  HOUR_BLOCKS,
+  MINUTE_BLOCKS,
+  slotOf,
+} from '../history-blocks.ts';
 import { type HistoryPoint, historyPointSchema } from '../schema.ts';
 import type { StoreContext } from './context.ts';
+import { mgetInParts } from './statuses.ts';
 
-// History for graphs: `ip-minutes_{agent}_{ip}` and `ip-hours_{agent}_{ip}` are sorted sets whose
-// members are whole JSON buckets scored by the bucket's start (Unix seconds). A bucket is written
-// once, when it is complete, so replaying a write adds nothing (ZADD of an identical member is a
-// no-op). An agent that stops mid-bucket writes the part it saw, tagged with a `part` field naming
-// the process so it never coincides with the next process's part; readers merge members that share
-// a start.
+// History for graphs. The agent writes packed blocks (shared/history-blocks.ts): a ring of
+// `ip-minute-block_{agent}_{ip}_{slot}` keys of 20 minutes each and `ip-hour-block_…` keys of one
+// day of hours each, every block a whole value written once complete (or at a stop, to be carried
+// on by the next process), so replaying a write changes nothing. Agents before the packed layout
+// wrote `ip-minutes_` / `ip-hours_` sorted sets of JSON buckets (partial ones tagged with a
+// `part`); those are still read, in the same request, until they age out, and every point with the
+// same start is merged.
 
 export type HistoryResolution = 'minute' | 'hour';
 
@@ -19,10 +31,14 @@ export function historyStore({ redis, keys }: StoreContext) {
   const keyOf = (agent: string, ip: string, resolution: HistoryResolution) =>
     resolution === 'minute' ? keys.ipMinutes(agent, ip) : keys.ipHours(agent, ip);
 
+  const blockKeyOf = (agent: string, ip: string, resolution: HistoryResolution, slot: number) =>
+    resolution === 'minute' ? keys.ipMinuteBlock(agent, ip, slot) : keys.ipHourBlock(agent, ip, slot);
+
   return {
     keyOf,
+    blockKeyOf,
 
-    /** Buckets starting in [fromSec, toSec], oldest first, one point per start. */
+    /** Buckets starting in [fromSec, toSec], oldest first, one point per start: one MGET and one ZRANGE, one request. */
     async range(
       agent: string,
       ip: string,
@@ -30,13 +46,57 @@ export function historyStore({ redis, keys }: StoreContext) {
       fromSec: number,
       toSec: number,
     ): Promise<HistoryPoint[]> {
-      const raw = await redis.zrange<string[]>(keyOf(agent, ip, resolution), fromSec, toSec, {
-        byScore: true,
+      const shape = shapeOf(resolution);
+      const starts = blockStartsIn(shape, ip, fromSec, toSec);
+      const p = redis.pipeline();
+      p.mget(...starts.map((start) => blockKeyOf(agent, ip, resolution, slotOf(shape, ip, start))));
+      p.zrange(keyOf(agent, ip, resolution), fromSec, toSec, { byScore: true });
+      const [blocks, legacy] = (await p.exec()) as [(string | null)[], string[]];
+      const points: HistoryPoint[] = legacy.flatMap((member) => readPoint(member));
+      blocks.forEach((raw, i) => {
+        // A slot from an earlier turn of the ring holds another start: not this window's.
+        const block = typeof raw === 'string' ? decodeBlock(shape, raw) : null;
+        if (!block || block.start !== starts[i]) return;
+        for (const point of block.points) if (point.t >= fromSec && point.t <= toSec) points.push(point);
       });
-      return mergeHistoryPoints(raw.flatMap((member) => readPoint(member)));
+      return mergeHistoryPoints(points);
+    },
+
+    /** The blocks holding `atSec` for each IP (to carry on a block another process began); null where none. */
+    async openBlocks(
+      agent: string,
+      ips: readonly string[],
+      resolution: HistoryResolution,
+      atSec: number,
+    ): Promise<(HistoryPoint[] | null)[]> {
+      if (ips.length === 0) return [];
+      const shape = shapeOf(resolution);
+      const starts = ips.map((ip) => blockStartOf(shape, ip, atSec));
+      const raws = await mgetInParts(
+        redis,
+        ips.map((ip, i) => blockKeyOf(agent, ip, resolution, slotOf(shape, ip, starts[i]!))),
+      );
+      return raws.map((raw, i) => {
+        const block = typeof raw === 'string' ? decodeBlock(shape, raw) : null;
+        return block && block.start === starts[i] ? block.points : null;
+      });
     },
   };
 }
+
+export function shapeOf(resolution: HistoryResolution): BlockShape {
+  return resolution === 'minute' ? MINUTE_BLOCKS : HOUR_BLOCKS;
+}
+
+/** Every key of one IP's packed history (both rings), to delete them. */
+export function blockKeys(keys: StoreContext['keys'], agent: string, ip: string): string[] {
+  const out: string[] = [];
+  for (let slot = 0; slot < MINUTE_BLOCKS.slots; slot++) out.push(keys.ipMinuteBlock(agent, ip, slot));
+  for (let slot = 0; slot < HOUR_BLOCKS.slots; slot++) out.push(keys.ipHourBlock(agent, ip, slot));
+  return out;
+}
+
+export { blockSeconds };
 
 function readPoint(member: unknown): HistoryPoint[] {
   try {

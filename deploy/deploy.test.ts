@@ -14,8 +14,9 @@ function directives(text: string): Map<string, string[]> {
   return out;
 }
 
+const d = directives(unit);
+
 describe('the systemd unit', () => {
-  const d = directives(unit);
   it('runs the agent as a non-root user with only CAP_NET_RAW and the env file', () => {
     expect(d.get('User')?.[0]).toBe('ping-agent');
     expect(d.get('AmbientCapabilities')).toEqual(['CAP_NET_RAW']);
@@ -23,6 +24,19 @@ describe('the systemd unit', () => {
     expect(d.get('EnvironmentFile')).toEqual(['/etc/ping-agent/agent.env']);
     expect(d.get('ExecStart')?.[0]).toMatch(/ping-agent run$/);
     expect(d.get('NoNewPrivileges')).toEqual(['true']);
+  });
+});
+
+describe('the command the unit starts', () => {
+  it("is the package's built bin, which the tarball carries, not a TypeScript launcher", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      bin: Record<string, string>;
+      files: string[];
+    };
+    const command = /\/([^/\s]+) run$/.exec(d.get('ExecStart')?.[0] ?? '')?.[1];
+    const bin = pkg.bin[command ?? ''];
+    expect(bin).toBe('dist/ping-agent.js');
+    expect(pkg.files.some((f) => bin!.startsWith(f))).toBe(true);
   });
 });
 

@@ -1,10 +1,15 @@
 import type { Argument } from './resp-encoder.ts';
 
-// Which commands a request may run. The gateway multiplexes many HTTP requests over a few shared
-// Redis connections, so a command that blocks a connection, changes its state or turns it into a
-// subscriber would break everyone else's requests: those are refused for every token. The
-// read-only token may run only commands Redis itself flags `readonly` (taken from COMMAND INFO of
-// Redis 7), plus a few that read nothing but are harmless; anything unknown counts as a write.
+// Which commands a request may run, all the lists in one place (gateway/README.md repeats them).
+// The gateway multiplexes many HTTP requests over a few shared Redis connections, so a command
+// that blocks a connection, changes its state or turns it into a subscriber would break everyone
+// else's requests: those are refused for every token, always. Commands that no client of this
+// project needs and that could stall, empty or reconfigure Redis, or send data elsewhere, are
+// refused too, scripts among them: a script can call any command, and no text check of its source
+// could tell which, so scripts are refused whole rather than inspected. An operator may allow
+// those by name for the read-write token. The read-only token never runs a script and otherwise
+// runs only commands Redis itself flags `readonly` (taken from COMMAND INFO of Redis 7), plus a
+// few that read nothing but are harmless; anything unknown counts as a write.
 
 export interface Refusal {
   status: 400 | 403;
@@ -13,7 +18,7 @@ export interface Refusal {
 
 const READ_COMMANDS = new Set(
   (
-    'bitcount bitfield_ro bitpos dbsize dump eval_ro evalsha_ro exists expiretime fcall_ro geodist geohash ' +
+    'bitcount bitfield_ro bitpos dbsize dump exists expiretime geodist geohash ' +
     'geopos georadius_ro georadiusbymember_ro geosearch get getbit getrange hexists hget hgetall hkeys hlen ' +
     'hmget hrandfield hscan hstrlen hvals keys lcs lindex llen lolwut lpos lrange mget pexpiretime pfcount ' +
     'pttl randomkey scan scard sdiff sinter sintercard sismember smembers smismember sort_ro srandmember ' +
@@ -43,29 +48,113 @@ const TRANSACTION =
   "keeps state across requests; send the whole transaction to POST /multi-exec (the client's multi())";
 const CONNECTION_STATE = 'changes the state of a connection that the gateway shares between requests';
 const SERVER_ADMIN = 'administers the Redis server itself, which the gateway does not expose';
+const WHOLE_DATA = 'empties or swaps whole databases, which no client of this project needs';
+const ELSEWHERE =
+  'moves data out of this database or to another server, which no client of this project needs';
+const RESTORE = 'writes a serialized value that Redis trusts as is; no client of this project makes one';
+const SCRIPTS =
+  'runs a script, which may call any command (the refused ones included) and can stall Redis for everyone; no client of this project uses scripts';
+const ADMIN_TOKEN = 'manages Redis users and permissions, which only an admin token will be able to do';
 
-const REFUSED: Record<string, string> = {};
-for (const [reason, names] of [
+/** Refused for every token, always: they would break the connections the gateway shares. */
+const NEVER: [reason: string, names: string][] = [
   [BLOCKING, 'blpop brpop brpoplpush blmove blmpop bzpopmin bzpopmax bzmpop wait waitaof'],
   [SUBSCRIBING, 'subscribe psubscribe ssubscribe unsubscribe punsubscribe sunsubscribe monitor'],
   [TRANSACTION, 'multi exec discard watch unwatch'],
   [CONNECTION_STATE, 'select auth hello quit reset client readonly readwrite asking'],
+];
+
+/**
+ * Refused unless the operator allows them by name (`allowCommands`, `--allow-commands`), and then
+ * for the read-write token only. `script flush` is a name of its own, so allowing `script` (for
+ * SCRIPT LOAD and KILL) does not allow it.
+ */
+const UNLESS_ALLOWED: [reason: string, names: string][] = [
   [
     SERVER_ADMIN,
-    'shutdown debug module config acl replicaof slaveof failover sync psync replconf cluster save bgsave bgrewriteaof',
+    'shutdown debug module config replicaof slaveof failover sync psync replconf cluster save bgsave bgrewriteaof slowlog latency pfdebug pfselftest',
   ],
-] as const) {
-  for (const name of names.split(' ')) REFUSED[name] = reason;
+  [WHOLE_DATA, 'flushall flushdb swapdb'],
+  [ELSEWHERE, 'migrate move copy-db'],
+  [RESTORE, 'restore restore-asking'],
+  [SCRIPTS, 'eval evalsha eval_ro evalsha_ro fcall fcall_ro function script script-flush'],
+];
+
+/** Kept for the admin token of issue 12; refused for every token until it exists. */
+export const ADMIN_ONLY: readonly string[] = ['acl'];
+
+const SCRIPT_COMMANDS = new Set([
+  'eval',
+  'evalsha',
+  'eval_ro',
+  'evalsha_ro',
+  'fcall',
+  'fcall_ro',
+  'function',
+  'script',
+]);
+
+const NEVER_ALLOWED = new Map<string, string>();
+for (const [reason, names] of NEVER) for (const name of names.split(' ')) NEVER_ALLOWED.set(name, reason);
+for (const name of ADMIN_ONLY) NEVER_ALLOWED.set(name, ADMIN_TOKEN);
+const ALLOWABLE = new Map<string, string>();
+for (const [reason, names] of UNLESS_ALLOWED)
+  for (const name of names.split(' ')) ALLOWABLE.set(name, reason);
+
+/** Every refused rule name with its reason, for the docs and for checking that they agree. */
+export function refusedRules(): { never: Map<string, string>; unlessAllowed: Map<string, string> } {
+  return { never: new Map(NEVER_ALLOWED), unlessAllowed: new Map(ALLOWABLE) };
 }
 
-/** Why `command` may not run, or null when it may. `readOnly` is true for the read-only token. */
-export function refusalFor(command: readonly Argument[], readOnly: boolean): Refusal | null {
+/**
+ * Checks an operator's list of commands to allow (case-insensitive rule names such as `flushdb`,
+ * `eval`, `script-flush`) and returns it as a set; throws naming the first one that cannot be.
+ */
+export function allowedCommands(names: readonly string[]): ReadonlySet<string> {
+  const allowed = new Set<string>();
+  for (const raw of names) {
+    const name = raw.trim().toLowerCase();
+    if (name === '') continue;
+    if (NEVER_ALLOWED.has(name)) {
+      throw new Error(`'${name}' cannot be allowed: it ${NEVER_ALLOWED.get(name)}`);
+    }
+    if (!ALLOWABLE.has(name)) {
+      throw new Error(
+        `'${name}' is not a command the gateway refuses; the ones that can be allowed are: ${[...ALLOWABLE.keys()].join(', ')}`,
+      );
+    }
+    allowed.add(name);
+  }
+  return allowed;
+}
+
+const NOTHING: ReadonlySet<string> = new Set();
+
+/**
+ * Why `command` may not run, or null when it may. `readOnly` is true for the read-only token;
+ * `allowed` holds the rule names the operator allowed (see allowedCommands).
+ */
+export function refusalFor(
+  command: readonly Argument[],
+  readOnly: boolean,
+  allowed: ReadonlySet<string> = NOTHING,
+): Refusal | null {
   const name = String(command[0]).toLowerCase();
-  const reason = REFUSED[name];
-  if (reason !== undefined) return refuse(name, reason);
+  const never = NEVER_ALLOWED.get(name);
+  if (never !== undefined) return refuse(name, never);
   if ((name === 'xread' || name === 'xreadgroup') && hasBlockOption(command)) {
     return refuse(`${name} ... block`, BLOCKING);
   }
+  if (readOnly && SCRIPT_COMMANDS.has(name) && name !== 'script') {
+    return {
+      status: 403,
+      message:
+        'NOPERM the read-only token may not run scripts: one that never ends would stall Redis for every client',
+    };
+  }
+  const rule = ruleName(name, command);
+  const reason = ALLOWABLE.get(rule);
+  if (reason !== undefined && !allowed.has(rule)) return refuse(rule, reason);
   if (readOnly && !isRead(name, command)) {
     return {
       status: 403,
@@ -73,6 +162,20 @@ export function refusalFor(command: readonly Argument[], readOnly: boolean): Ref
     };
   }
   return null;
+}
+
+/** The name a command is allowed or refused under: some forms of a command have one of their own. */
+function ruleName(name: string, command: readonly Argument[]): string {
+  if (name === 'script' && command.length > 1 && String(command[1]).toLowerCase() === 'flush') {
+    return 'script-flush';
+  }
+  if (name === 'copy' && hasWord(command, 3, 'db')) return 'copy-db';
+  return name;
+}
+
+function hasWord(command: readonly Argument[], from: number, word: string): boolean {
+  for (let i = from; i < command.length; i++) if (String(command[i]).toLowerCase() === word) return true;
+  return false;
 }
 
 function isRead(name: string, command: readonly Argument[]): boolean {

@@ -34,6 +34,16 @@ describe('resolveGatewayConfig', () => {
       /--redis-url/,
     );
     expect(() => resolveGatewayConfig({ token: 't', 'read-only-token': 't' }, {})).toThrow(/must differ/);
+    expect(() => resolveGatewayConfig({ token: 't', 'allow-commands': 'eval,blpop' }, {})).toThrow(
+      /--allow-commands \(or PING_AGENT_GATEWAY_ALLOW_COMMANDS\): 'blpop' cannot be allowed/,
+    );
+  });
+
+  it('reads the commands to allow as a comma-separated list', () => {
+    expect(
+      resolveGatewayConfig({ token: 't' }, { PING_AGENT_GATEWAY_ALLOW_COMMANDS: 'eval, script,' })
+        .allowCommands,
+    ).toEqual(['eval', 'script']);
   });
 });
 

@@ -1,3 +1,4 @@
+import { allowedCommands } from './command-rules.ts';
 import { parseRedisUrl } from './redis-url.ts';
 import type { GatewayOptions } from './start-gateway.ts';
 
@@ -10,6 +11,7 @@ export const GATEWAY_ENV = {
   redisUrl: 'REDIS_URL',
   token: 'UPSTASH_REDIS_REST_TOKEN',
   readOnlyToken: 'UPSTASH_REDIS_REST_READONLY_TOKEN',
+  allowCommands: 'PING_AGENT_GATEWAY_ALLOW_COMMANDS',
 } as const;
 
 export const GATEWAY_DEFAULTS = { port: 8079, host: '127.0.0.1', redisUrl: 'redis://127.0.0.1:6379' };
@@ -28,6 +30,7 @@ export interface GatewayFlags {
   'redis-url'?: string;
   token?: string;
   'read-only-token'?: string;
+  'allow-commands'?: string;
 }
 
 export type GatewayConfig = GatewayOptions & { host: string };
@@ -79,5 +82,17 @@ export function resolveGatewayConfig(
     token,
   };
   if (readOnlyToken) config.readOnlyToken = readOnlyToken;
+  const allow = pick('allow-commands', GATEWAY_ENV.allowCommands);
+  if (allow !== undefined) {
+    const names = allow.split(',');
+    try {
+      allowedCommands(names);
+    } catch (error) {
+      throw new GatewayConfigError(
+        `--allow-commands (or ${GATEWAY_ENV.allowCommands}): ${(error as Error).message}`,
+      );
+    }
+    config.allowCommands = names.map((name) => name.trim()).filter((name) => name !== '');
+  }
   return config;
 }

@@ -19,18 +19,22 @@ export interface Answer {
 
 export type Answered = (answer: Answer) => void;
 
+/** What every command of one request runs with. */
+export interface RunContext {
+  pool: RedisPool;
+  role: Role;
+  encoding: StringEncoding;
+  /** Refused commands the operator allowed for the read-write token (command-rules.ts). */
+  allowed: ReadonlySet<string>;
+}
+
 const MULTI = appendCommand('', ['MULTI']);
 const EXEC = appendCommand('', ['EXEC']);
 
-export function runSingle(
-  pool: RedisPool,
-  body: unknown,
-  role: Role,
-  encoding: StringEncoding,
-  answer: Answered,
-): void {
+export function runSingle(context: RunContext, body: unknown, answer: Answered): void {
+  const { pool, encoding } = context;
   const command = asCommand(body, 'the command');
-  const refusal = refusalFor(command, role === 'read-only');
+  const refusal = refusalIn(context, command);
   if (refusal) {
     answer({ status: refusal.status, body: errorJson(refusal.message) });
     return;
@@ -47,20 +51,15 @@ export function runSingle(
   );
 }
 
-export function runPipeline(
-  pool: RedisPool,
-  list: unknown[],
-  role: Role,
-  encoding: StringEncoding,
-  answer: Answered,
-): void {
+export function runPipeline(context: RunContext, list: unknown[], answer: Answered): void {
+  const { pool, encoding } = context;
   // Refused commands answer for themselves, in place; the rest go to Redis in one write.
   const refused: (string | null)[] = new Array(list.length).fill(null);
   let payload = '';
   let sent = 0;
   for (let i = 0; i < list.length; i++) {
     const command = asCommand(list[i], `command ${i + 1}`);
-    const refusal = refusalFor(command, role === 'read-only');
+    const refusal = refusalIn(context, command);
     if (refusal) {
       refused[i] = errorJson(refusal.message);
     } else {
@@ -84,6 +83,10 @@ export function runPipeline(
   pool.pick().send(payload, sent, encoding, guarded(answer, finish));
 }
 
+function refusalIn(context: RunContext, command: Command) {
+  return refusalFor(command, context.role === 'read-only', context.allowed);
+}
+
 /**
  * The callback a connection calls with replies: Redis being unreachable becomes 500, and so does
  * a bug while building the answer, which would otherwise leave the request hanging and break the
@@ -103,17 +106,13 @@ function guarded(answer: Answered, use: (replies: Reply[]) => void): RepliesCall
   };
 }
 
-export async function runMultiExec(
-  pool: RedisPool,
-  list: unknown[],
-  role: Role,
-  encoding: StringEncoding,
-): Promise<Answer> {
+export async function runMultiExec(context: RunContext, list: unknown[]): Promise<Answer> {
+  const { pool, encoding } = context;
   // Nothing runs unless everything may run: a refusal refuses the whole transaction.
   const commands: Command[] = [];
   for (let i = 0; i < list.length; i++) {
     const command = asCommand(list[i], `command ${i + 1}`);
-    const refusal = refusalFor(command, role === 'read-only');
+    const refusal = refusalIn(context, command);
     if (refusal) {
       return { status: refusal.status, body: errorJson(`${refusal.message} (command ${i + 1})`) };
     }

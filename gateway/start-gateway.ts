@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type Role, TokenChecker } from './auth.ts';
 import { asCommandList, BadRequestError, parseJson } from './command-body.ts';
+import { allowedCommands } from './command-rules.ts';
 import { RedisPool } from './redis-pool.ts';
 import { parseRedisUrl } from './redis-url.ts';
 import { errorJson } from './reply-json.ts';
 import { appendCommand } from './resp-encoder.ts';
 import { RedisErrorReply, type StringEncoding } from './resp-parser.ts';
-import { type Answer, runMultiExec, runPipeline, runSingle } from './run-commands.ts';
+import { type Answer, type RunContext, runMultiExec, runPipeline, runSingle } from './run-commands.ts';
 import { DEFAULT_SUBSCRIPTION_LIMITS, Subscriptions } from './sse-subscriptions.ts';
 
 // The gateway's HTTP side: node:http rather than a framework, because every request is the same
@@ -30,6 +31,12 @@ export interface GatewayOptions {
   redisConnections?: number;
   /** Silence from Redis, with answers owed, after which requests get 500 (default 30 s). */
   replyTimeoutMs?: number;
+  /**
+   * Commands refused by default that the read-write token may run anyway, by the names in
+   * command-rules.ts (`flushdb`, `eval`, ...). Unknown names, and those that would break the shared
+   * connections, make startGateway throw.
+   */
+  allowCommands?: readonly string[];
   /** Server-Sent-Event subscriptions one token may hold open at once (default 256). */
   maxSubscriptionsPerToken?: number;
   /** How often a subscription's stream gets a keep-alive line and its Redis a PING (default 15 s). */
@@ -53,6 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const target = parseRedisUrl(options.redisUrl);
   if (!options.token) throw new Error('the gateway needs a token');
   const tokens = new TokenChecker(options.token, options.readOnlyToken);
+  const allowed = allowedCommands(options.allowCommands ?? []);
   const pool = new RedisPool(target, {
     sharedConnections: options.redisConnections ?? 2,
     maxDedicated: 16,
@@ -140,21 +148,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res: ServerResponse,
   ): void {
     const answer = (a: Answer) => send(res, a);
+    const context: RunContext = { pool, role, encoding, allowed };
     try {
       if (path === '/' || path === '') {
         if (method !== 'POST') {
           answer({ status: 405, body: errorJson('ERR POST a JSON command array such as ["PING"] to /') });
           return;
         }
-        runSingle(pool, parseJson(text), role, encoding, answer);
+        runSingle(context, parseJson(text), answer);
       } else if (path === '/pipeline' || path === '/multi-exec') {
         if (method !== 'POST') {
           answer({ status: 405, body: errorJson(`ERR POST a JSON array of commands to ${path}`) });
           return;
         }
         const list = asCommandList(parseJson(text), path);
-        if (path === '/pipeline') runPipeline(pool, list, role, encoding, answer);
-        else runMultiExec(pool, list, role, encoding).then(answer, (error) => failed(res, error));
+        if (path === '/pipeline') runPipeline(context, list, answer);
+        else runMultiExec(context, list).then(answer, (error) => failed(res, error));
       } else {
         const words = pathWords(path);
         const name = words[0]!.toLowerCase();
@@ -164,7 +173,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           return;
         }
         if (method !== 'GET' && method !== 'HEAD' && text !== '') words.push(text);
-        runSingle(pool, words, role, encoding, answer);
+        runSingle(context, words, answer);
       }
     } catch (error) {
       failed(res, error);

@@ -24,6 +24,9 @@ options (each also read from the environment variable shown):
                          (${GATEWAY_ENV.redisUrl}, default ${GATEWAY_DEFAULTS.redisUrl})
   --token T              bearer token for reads and writes (${GATEWAY_ENV.token}, required)
   --read-only-token R    bearer token for read commands only (${GATEWAY_ENV.readOnlyToken})
+  --allow-commands LIST  comma-separated commands refused by default that the read-write token
+                         may run anyway, e.g. eval,evalsha,script (${GATEWAY_ENV.allowCommands});
+                         see the gateway's README for the list and what allowing them risks
   -h, --help             this text
 
 Prefer the environment for tokens: command lines are visible to every user of the host.
@@ -36,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     'redis-url': { type: 'string' },
     token: { type: 'string' },
     'read-only-token': { type: 'string' },
+    'allow-commands': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -58,7 +62,10 @@ export async function run(argv: string[]): Promise<number> {
   const gateway = await startGateway(config);
   const redis = describeTarget(parseRedisUrl(config.redisUrl));
   const readOnly = config.readOnlyToken ? ', read-only token enabled' : '';
-  process.stdout.write(`ping-agent gateway: serving ${gateway.url} in front of ${redis}${readOnly}\n`);
+  const allowing = config.allowCommands?.length ? `, allowing ${config.allowCommands.join(', ')}` : '';
+  process.stdout.write(
+    `ping-agent gateway: serving ${gateway.url} in front of ${redis}${readOnly}${allowing}\n`,
+  );
   const problem = await gateway.checkRedis();
   if (problem) {
     process.stdout.write(

@@ -41,12 +41,22 @@ export async function run(argv: string[]): Promise<number> {
   const log = createLogger(config.name, config.logLevel);
   const stop = new AbortController();
   const onSignal = (name: string) => {
-    if (stop.signal.aborted) return;
+    if (stop.signal.aborted) {
+      // Asked twice: the operator does not want to wait for the stop, whatever is still unsaved.
+      log.error({ signal: name }, 'stopping now, without waiting: results not yet saved are lost');
+      process.exit(EXIT.failed);
+    }
     log.info({ signal: name }, 'stopping');
     stop.abort();
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
-  await runDaemon({ config, log, signal: stop.signal });
-  return EXIT.ok;
+  try {
+    await runDaemon({ config, log, signal: stop.signal });
+    return EXIT.ok;
+  } finally {
+    // The daemon has stopped, cleanly or not: nothing it may have left open (a socket, a request
+    // in flight) may keep the process running. Unref'd, so a clean stop exits at once without it.
+    setTimeout(() => process.exit(), 3_000).unref();
+  }
 }

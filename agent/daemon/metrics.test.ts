@@ -5,6 +5,7 @@ const gauges = {
   spoolBatches: () => 2,
   spoolBytes: () => 1234,
   spoolDropped: () => 0,
+  spoolBad: () => 1,
   writeFailures: () => 3,
   requests: () => 10,
   commands: () => 900,
@@ -19,6 +20,7 @@ describe('AgentMetrics', () => {
     m.recordTarget('core', 3, 2, [0.8, 30], false, false);
     m.recordTarget('core', 1, 0, [], true, false);
     m.recordRun('core', 0.5);
+    m.recordFailedRun('core');
     const text = m.render();
     expect(text).toContain('ping_agent_probes_sent_total{agent="edge-1",job="core"} 4');
     expect(text).toContain('ping_agent_probes_received_total{agent="edge-1",job="core"} 2');
@@ -29,6 +31,9 @@ describe('AgentMetrics', () => {
     expect(text).toContain('ping_agent_rtt_seconds_bucket{agent="edge-1",job="core",le="0.05"} 2');
     expect(text).toContain('ping_agent_rtt_seconds_bucket{agent="edge-1",job="core",le="+Inf"} 2');
     expect(text).toContain('ping_agent_spool_bytes{agent="edge-1"} 1234');
+    expect(text).toContain('ping_agent_spool_bad_batches_total{agent="edge-1"} 1');
+    expect(text).toContain('ping_agent_job_runs_total{agent="edge-1",job="core"} 1');
+    expect(text).toContain('ping_agent_job_run_failures_total{agent="edge-1",job="core"} 1');
     // Every sample line is `name{labels} number`.
     for (const line of text.trim().split('\n')) {
       if (!line.startsWith('#')) expect(line).toMatch(/^[a-z_]+\{[^}]*\} [0-9.e+-]+$/);

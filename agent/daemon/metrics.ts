@@ -15,6 +15,7 @@ interface JobSeries {
   ttlExceeded: number;
   runs: number;
   runSeconds: number;
+  failedRuns: number;
   rttBuckets: number[];
   rttCount: number;
   rttSum: number;
@@ -24,6 +25,7 @@ export interface GaugeSource {
   spoolBatches(): number;
   spoolBytes(): number;
   spoolDropped(): number;
+  spoolBad(): number;
   writeFailures(): number;
   requests(): number;
   commands(): number;
@@ -44,6 +46,11 @@ export class AgentMetrics {
     const s = this.series(job);
     s.runs += 1;
     s.runSeconds += seconds;
+  }
+
+  /** A run that threw: its results, or some of them, were neither written nor spooled. */
+  recordFailedRun(job: string): void {
+    this.series(job).failedRuns += 1;
   }
 
   recordTarget(
@@ -81,6 +88,7 @@ export class AgentMetrics {
         ttlExceeded: 0,
         runs: 0,
         runSeconds: 0,
+        failedRuns: 0,
         rttBuckets: RTT_BUCKETS_S.map(() => 0),
         rttCount: 0,
         rttSum: 0,
@@ -118,6 +126,12 @@ export class AgentMetrics {
       (s) => s.ttlExceeded,
     );
     perJob('ping_agent_job_runs_total', 'counter', 'Job runs finished.', (s) => s.runs);
+    perJob(
+      'ping_agent_job_run_failures_total',
+      'counter',
+      'Job runs that failed, so that some of their results were lost.',
+      (s) => s.failedRuns,
+    );
     perJob('ping_agent_job_run_seconds_total', 'counter', 'Time spent in job runs.', (s) => s.runSeconds);
 
     lines.push(
@@ -148,8 +162,14 @@ export class AgentMetrics {
     single(
       'ping_agent_spool_dropped_batches_total',
       'counter',
-      'Oldest batches dropped because the spool was full.',
+      'Result batches lost: the oldest dropped past the spool budget, and any that could not be written to or read from the spool.',
       g.spoolDropped(),
+    );
+    single(
+      'ping_agent_spool_bad_batches_total',
+      'counter',
+      'Spool files that were not a valid result batch, renamed to *.bad and not replayed.',
+      g.spoolBad(),
     );
     single(
       'ping_agent_redis_write_failures_total',

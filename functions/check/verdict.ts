@@ -70,7 +70,8 @@ export function groupLevelFailures(agentCount: number, ipCount: number, onlyAgen
 export function verdict(view: GroupView, limits: Limits, nowMs: number, onlyAgent?: string): Verdict {
   const failing = groupLevelFailures(view.agents.length, view.ips.length, onlyAgent);
   let checked = 0;
-  const digest = view.summaries && view.summaries.size > 0 ? membershipDigest(view.ips) : null;
+  const digest =
+    view.summaries && view.summaries.size > 0 ? (view.digest ?? membershipDigest(view.ips)) : null;
   for (const agent of view.agents) {
     if (!agent.online) {
       failing.push({ agent: agent.name, ip: null, reason: 'offline', ...NONE });

@@ -1,18 +1,48 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { DEFAULT_LIMITS, type Limits, verdict } from '../check/verdict.ts';
+import { locateFaults } from '../check/fault-site.ts';
+import { summaryVerdict } from '../check/summary-verdict.ts';
+import { DEFAULT_LIMITS, type Limits, type Verdict, verdict } from '../check/verdict.ts';
 import { storeOf } from '../env.ts';
 import { newRouter } from '../router.ts';
-import { agentName, checkBody, commonErrors, errorResponse, groupName, json } from '../schemas.ts';
+import {
+  agentName,
+  checkBody,
+  commonErrors,
+  errorResponse,
+  failingBody,
+  groupName,
+  json,
+} from '../schemas.ts';
 import { noGroup } from './groups.ts';
 
 // GET /v1/check: a verdict a CI step can act on. 200 when every (agent, IP) of the group is within
 // the limits, 412 otherwise, so `curl --fail` stops a pipeline. At most three sequential Redis
 // round trips for ordinary groups (see shared/store/group-view.ts).
+//
+// The agents' summaries answer first (three round trips, reads that grow with agents, not with
+// the group); when they cannot answer exactly (summaryVerdict says why) every status is read. Each
+// failure then says where the fault likely is, and `diagnosis` says it in words.
 
 export const check = newRouter();
 
 /** Failures listed in one answer; `failing_count` has them all. */
 const MAX_LISTED = 1_000;
+
+const verdictBody = checkBody
+  .extend({
+    failing: z.array(
+      failingBody.extend({
+        likely_cause: z
+          .enum(['agent', 'target', 'unknown'])
+          .openapi({ description: "agent: the agent's own link; target: most agents lose to this IP" }),
+      }),
+    ),
+    diagnosis: z.array(z.string()).openapi({ description: 'where the faults likely are, in words' }),
+    answered_from: z
+      .enum(['summaries', 'statuses'])
+      .openapi({ description: "the agents' summaries, or every status when they could not answer" }),
+  })
+  .openapi('CheckVerdictLocated');
 
 const number = (min: number, max: number) =>
   z
@@ -40,8 +70,8 @@ check.openapi(
     summary: 'CI verdict for a group: 200 ok, 412 failing',
     request: { query: checkQuery },
     responses: {
-      200: json(checkBody, 'every (agent, IP) meets the limits'),
-      412: json(checkBody, 'something fails; see `failing`'),
+      200: json(verdictBody, 'every (agent, IP) meets the limits'),
+      412: json(verdictBody, 'something fails; see `failing` and `diagnosis`'),
       404: errorResponse('no such group'),
       ...commonErrors,
     },
@@ -53,17 +83,33 @@ check.openapi(
       max_rtt_ms: query.max_rtt_ms ?? DEFAULT_LIMITS.max_rtt_ms,
       max_age_s: query.max_age_s ?? DEFAULT_LIMITS.max_age_s,
     };
-    const view = await storeOf(c).groupView.read(query.group, query.agent ? { agent: query.agent } : {});
-    if (!view) throw noGroup(query.group);
-    const result = verdict(view, limits, Date.now(), query.agent);
+    const options = query.agent ? { agent: query.agent } : {};
+    const groupView = storeOf(c).groupView;
+    const now = Date.now();
+    const fast = await groupView.readSummaries(query.group, options);
+    if (!fast) throw noGroup(query.group);
+    const answer = summaryVerdict(fast, limits, now, query.agent);
+    let result: Verdict;
+    let seen = fast;
+    if (answer.declined === undefined) {
+      result = answer.verdict;
+    } else {
+      const view = await groupView.read(query.group, options);
+      if (!view) throw noGroup(query.group);
+      result = verdict(view, limits, now, query.agent);
+      seen = { ...fast, agents: view.agents, rollups: view.rollups ?? fast.rollups };
+    }
+    const located = locateFaults(result.failing, seen.agents, seen.rollups, now);
     const body = {
       ok: result.ok,
       group: query.group,
-      agents: view.agents.map((a) => a.name),
+      agents: seen.agents.map((a) => a.name),
       checked: result.checked,
       limits,
       failing_count: result.failing.length,
-      failing: result.failing.slice(0, MAX_LISTED),
+      failing: located.failing.slice(0, MAX_LISTED),
+      diagnosis: located.diagnosis,
+      answered_from: answer.declined === undefined ? ('summaries' as const) : ('statuses' as const),
     };
     return result.ok ? c.json(body, 200) : c.json(body, 412);
   },

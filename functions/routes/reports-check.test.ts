@@ -92,11 +92,38 @@ describe('GET /v1/check', () => {
         loss: 0.2,
         rtt_ms: 1.5,
         age_s: expect.any(Number),
+        likely_cause: 'unknown',
       },
-      { agent: 'edge-1', ip: '198.18.0.2', reason: 'rtt', loss: 0, rtt_ms: 250, age_s: expect.any(Number) },
-      { agent: 'edge-2', ip: '198.18.0.2', reason: 'no_data', loss: null, rtt_ms: null, age_s: null },
-      { agent: 'edge-2', ip: 'fd00::7', reason: 'stale', loss: 0, rtt_ms: 1.5, age_s: 600 },
+      {
+        agent: 'edge-1',
+        ip: '198.18.0.2',
+        reason: 'rtt',
+        loss: 0,
+        rtt_ms: 250,
+        age_s: expect.any(Number),
+        likely_cause: 'unknown',
+      },
+      {
+        agent: 'edge-2',
+        ip: '198.18.0.2',
+        reason: 'no_data',
+        loss: null,
+        rtt_ms: null,
+        age_s: null,
+        likely_cause: 'unknown',
+      },
+      {
+        agent: 'edge-2',
+        ip: 'fd00::7',
+        reason: 'stale',
+        loss: 0,
+        rtt_ms: 1.5,
+        age_s: 600,
+        likely_cause: 'unknown',
+      },
     ]);
+    // No summaries were written: every status was read.
+    expect(res.body.answered_from).toBe('statuses');
     // Without an RTT limit and with a loose loss limit and age, only the missing status fails.
     const loose = await api.call('GET', '/v1/check?group=dc1&max_loss=0.5&max_age_s=3600');
     expect(loose.body.failing.map((f: { reason: string }) => f.reason)).toEqual(['no_data']);
@@ -118,8 +145,17 @@ describe('GET /v1/check', () => {
     const res = await api.call('GET', '/v1/check?group=dc1');
     expect(res.status).toBe(412);
     expect(res.body.failing).toEqual([
-      { agent: 'edge-2', ip: null, reason: 'offline', loss: null, rtt_ms: null, age_s: null },
+      {
+        agent: 'edge-2',
+        ip: null,
+        reason: 'offline',
+        loss: null,
+        rtt_ms: null,
+        age_s: null,
+        likely_cause: 'agent',
+      },
     ]);
+    expect(res.body.diagnosis).toEqual(['edge-2 is offline: no figures from it']);
     const narrowed = await api.call('GET', '/v1/check?group=dc1&agent=edge-1');
     expect(narrowed.status).toBe(200);
     expect(narrowed.body.agents).toEqual(['edge-1']);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useFreshStore } from '../../test/support/fresh-store.ts';
+import { membershipDigest } from '../summary/membership-digest.ts';
 import { KEYS_PER_REQUEST, SPECULATIVE_KEY_LIMIT } from './group-view.ts';
 
 // The check's read path against real Redis: which agents count, and how many round trips it takes.
@@ -89,5 +90,35 @@ describe('groupView.read', () => {
     expect(view.roundTrips).toBe(4);
     expect(view.agents.map((a) => a.name)).toEqual(['mine']);
     expect(view.statuses.get('mine')!.size).toBe(10);
+  });
+});
+
+describe('groupView.readSummaries', () => {
+  it('reads what the check needs in three round trips and no status, whatever the group size', async () => {
+    const members = ips(20_000);
+    await t.store.groups.replace('big', members);
+    await agentWithJob('mine', ['big']);
+    await writeStatuses('mine', members.slice(0, 3));
+    const read = (await t.store.groupView.readSummaries('big'))!;
+    expect(read).toMatchObject({
+      memberCount: 20_000,
+      roundTrips: 3,
+      agents: [{ name: 'mine', online: false }],
+    });
+    expect(read.digest).toBe(membershipDigest(members));
+    expect(read.summaries.size).toBe(0);
+    expect(await t.store.groupView.readSummaries('nope')).toBeNull();
+  });
+
+  it('keeps the stored digest equal to the membership through replace, patch and remove', async () => {
+    const digest = async () => t.backend.redis.get(t.store.keys.groupDigest('g'));
+    await t.store.groups.replace('g', ips(3));
+    expect(await digest()).toBe(membershipDigest(ips(3)));
+    await t.store.groups.patch('g', ['10.9.9.9'], [ips(3)[0]!]);
+    expect(await digest()).toBe(membershipDigest([...ips(3).slice(1), '10.9.9.9']));
+    await t.store.groups.replace('g', ips(12_000));
+    expect(await digest()).toBe(membershipDigest(ips(12_000)));
+    await t.store.groups.remove('g');
+    expect(await digest()).toBeNull();
   });
 });

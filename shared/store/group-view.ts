@@ -1,4 +1,13 @@
-import type { GroupSummary, IpStatus } from '../schema.ts';
+import {
+  type AgentRollup,
+  agentRollupSchema,
+  type GroupSummary,
+  groupSummarySchema,
+  type IpStatus,
+  parseStored,
+  StoredValueError,
+} from '../schema.ts';
+import { membershipDigest } from '../summary/membership-digest.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
 import { readJob } from './jobs.ts';
 import { KEYS_PER_REQUEST, mgetInParts, readStatus } from './statuses.ts';
@@ -8,8 +17,11 @@ export { KEYS_PER_REQUEST };
 // Everything the CI check and the group report need, read in as few round trips as Redis allows:
 //
 //   1. the group (listed? members) and the registered agents
-//   2. each agent's job names and heartbeat
+//   2. each agent's job names, heartbeat, summary of the group and roll-up
 //   3. the job values and every candidate agent's status of every member, in one pipeline
+//
+// The CI check reads less (`readSummaries`): the member count and the group's stored digest in the
+// first trip, the summaries in the second, the job values in the third; no status at all.
 //
 // Which agents count is only known once the job values are read, so step 3 fetches statuses for
 // every agent that has any job. When that would be far more keys than needed (many agents, most
@@ -33,9 +45,30 @@ export interface GroupView {
   /** agent → its summary of the group, when read: it sets the age of the agent's statuses when it
    * covers the current membership (see functions/check/verdict.ts). */
   summaries?: Map<string, GroupSummary>;
+  /** agent → its roll-up over all its targets, when read. */
+  rollups?: Map<string, AgentRollup>;
+  /** Digest of the group's whole membership (`ips` may be one page of it). */
+  digest?: string;
+  /** Members in the whole group. */
+  memberCount?: number;
   /** Sequential round trips to Redis this read took. */
   roundTrips: number;
 }
+
+/** What the check needs to answer from summaries (see functions/check/summary-verdict.ts). */
+export interface SummaryRead {
+  group: string;
+  memberCount: number;
+  /** The digest the API stored with the group's last write. */
+  digest: string | null;
+  agents: GroupViewAgent[];
+  summaries: Map<string, GroupSummary>;
+  rollups: Map<string, AgentRollup>;
+  roundTrips: number;
+}
+
+/** Chooses the members whose statuses to read, from all of them and the candidates' summaries. */
+export type MemberSelection = (members: string[], summaries: ReadonlyMap<string, GroupSummary>) => string[];
 
 /** Above this many speculative status keys, read the job values first. */
 export const SPECULATIVE_KEY_LIMIT = 3 * KEYS_PER_REQUEST;
@@ -58,36 +91,41 @@ export function groupViewStore({ redis, keys }: StoreContext) {
 
   return {
     /** The group's measurements, or null when the group does not exist. */
-    async read(group: string, options: { agent?: string } = {}): Promise<GroupView | null> {
+    async read(
+      group: string,
+      options: { agent?: string } = {},
+      select?: MemberSelection,
+    ): Promise<GroupView | null> {
       const first = redis.pipeline();
       first.sismember(keys.groupsList(), group);
       first.smembers(keys.group(group));
       if (options.agent === undefined) first.smembers(keys.agentList());
-      const [listed, members, registered] = (await first.exec()) as [number, string[], string[]?];
-      const ips = sortedStrings(members);
-      if (Number(listed) !== 1 && ips.length === 0) return null;
+      const [listed, raw, registered] = (await first.exec()) as [number, string[], string[]?];
+      const all = sortedStrings(raw);
+      if (Number(listed) !== 1 && all.length === 0) return null;
       const candidates = options.agent === undefined ? sortedStrings(registered) : [options.agent];
-      if (candidates.length === 0) return { group, ips, agents: [], statuses: new Map(), roundTrips: 1 };
-
-      const second = redis.pipeline();
-      for (const agent of candidates) {
-        second.smembers(keys.agentJobs(agent));
-        second.exists(keys.agentOnline(agent));
+      if (candidates.length === 0) {
+        const ips = select ? select(all, new Map()) : all;
+        return {
+          group,
+          ips,
+          digest: membershipDigest(all),
+          memberCount: all.length,
+          agents: [],
+          statuses: new Map(),
+          roundTrips: 1,
+        };
       }
-      const rows = (await second.exec()) as unknown[];
-      const withJobs = candidates
-        .map((name, i) => ({
-          name,
-          jobNames: sortedStrings(rows[i * 2]),
-          online: Number(rows[i * 2 + 1]) === 1,
-        }))
-        .filter((a) => a.jobNames.length > 0);
-      if (withJobs.length === 0) return { group, ips, agents: [], statuses: new Map(), roundTrips: 2 };
 
-      const jobKeys = withJobs.flatMap((a) => a.jobNames.map((job) => ({ agent: a.name, job })));
+      const { withJobs, summaries, rollups } = await readAgents(candidates, group);
+      const digest = membershipDigest(all);
+      const ips = select ? select(all, summaries) : all;
+      const base = { group, ips, digest, memberCount: all.length, summaries, rollups };
+      if (withJobs.length === 0) return { ...base, agents: [], statuses: new Map(), roundTrips: 2 };
+
       const speculative = withJobs.length * ips.length <= SPECULATIVE_KEY_LIMIT;
-      const [jobRaws, early] = await Promise.all([
-        redis.mget<(string | null)[]>(...jobKeys.map((x) => keys.agentJob(x.agent, x.job))),
+      const [agents, early] = await Promise.all([
+        agentsUsing(withJobs, group),
         speculative && ips.length > 0
           ? readStatuses(
               withJobs.map((a) => a.name),
@@ -95,15 +133,7 @@ export function groupViewStore({ redis, keys }: StoreContext) {
             )
           : Promise.resolve(null),
       ]);
-      const usingGroup = new Map<string, string[]>();
-      jobKeys.forEach((x, i) => {
-        const stored = readJob(keys.agentJob(x.agent, x.job), x.job, jobRaws[i]);
-        if (!stored.job?.group.includes(group)) return;
-        usingGroup.set(x.agent, [...(usingGroup.get(x.agent) ?? []), x.job]);
-      });
-      const agents = withJobs
-        .filter((a) => usingGroup.has(a.name))
-        .map((a) => ({ name: a.name, online: a.online, jobs: usingGroup.get(a.name)! }));
+      for (const name of summaries.keys()) if (!agents.some((a) => a.name === name)) summaries.delete(name);
       let statuses: Map<string, Map<string, IpStatus>>;
       let roundTrips = 3;
       if (early) {
@@ -117,7 +147,85 @@ export function groupViewStore({ redis, keys }: StoreContext) {
         );
         roundTrips = 4;
       }
-      return { group, ips, agents, statuses, roundTrips };
+      return { ...base, agents, statuses, roundTrips };
+    },
+
+    /** What the check needs to answer from summaries, in three round trips; null for no group. */
+    async readSummaries(group: string, options: { agent?: string } = {}): Promise<SummaryRead | null> {
+      const first = redis.pipeline();
+      first.sismember(keys.groupsList(), group);
+      first.scard(keys.group(group));
+      first.get(keys.groupDigest(group));
+      if (options.agent === undefined) first.smembers(keys.agentList());
+      const [listed, count, digest, registered] = (await first.exec()) as [
+        number,
+        number,
+        unknown,
+        string[]?,
+      ];
+      const memberCount = Number(count);
+      if (Number(listed) !== 1 && memberCount === 0) return null;
+      const candidates = options.agent === undefined ? sortedStrings(registered) : [options.agent];
+      const base = { group, memberCount, digest: typeof digest === 'string' ? digest : null };
+      const none = { agents: [], summaries: new Map(), rollups: new Map() };
+      if (candidates.length === 0) return { ...base, ...none, roundTrips: 1 };
+      const { withJobs, summaries, rollups } = await readAgents(candidates, group);
+      if (withJobs.length === 0) return { ...base, ...none, roundTrips: 2 };
+      const agents = await agentsUsing(withJobs, group);
+      for (const name of summaries.keys()) if (!agents.some((a) => a.name === name)) summaries.delete(name);
+      return { ...base, agents, summaries, rollups, roundTrips: 3 };
     },
   };
+
+  /** Trip 2: each candidate's job names, heartbeat, summary of the group and roll-up. */
+  async function readAgents(candidates: readonly string[], group: string) {
+    const p = redis.pipeline();
+    for (const agent of candidates) {
+      p.smembers(keys.agentJobs(agent));
+      p.exists(keys.agentOnline(agent));
+      p.get(keys.groupSummary(agent, group));
+      p.get(keys.agentSummary(agent));
+    }
+    const rows = (await p.exec()) as unknown[];
+    const summaries = new Map<string, GroupSummary>();
+    const rollups = new Map<string, AgentRollup>();
+    const withJobs = candidates
+      .map((name, i) => {
+        const summary = readLoose(groupSummarySchema, rows[i * 4 + 2], keys.groupSummary(name, group));
+        if (summary) summaries.set(name, summary);
+        const rollup = readLoose(agentRollupSchema, rows[i * 4 + 3], keys.agentSummary(name));
+        if (rollup) rollups.set(name, rollup);
+        return { name, jobNames: sortedStrings(rows[i * 4]), online: Number(rows[i * 4 + 1]) === 1 };
+      })
+      .filter((a) => a.jobNames.length > 0);
+    return { withJobs, summaries, rollups };
+  }
+
+  /** Trip 3: the agents whose jobs include the group, by reading the job values. */
+  async function agentsUsing(
+    withJobs: { name: string; jobNames: string[]; online: boolean }[],
+    group: string,
+  ): Promise<GroupViewAgent[]> {
+    const jobKeys = withJobs.flatMap((a) => a.jobNames.map((job) => ({ agent: a.name, job })));
+    const raws = await redis.mget<(string | null)[]>(...jobKeys.map((x) => keys.agentJob(x.agent, x.job)));
+    const usingGroup = new Map<string, string[]>();
+    jobKeys.forEach((x, i) => {
+      const stored = readJob(keys.agentJob(x.agent, x.job), x.job, raws[i]);
+      if (!stored.job?.group.includes(group)) return;
+      usingGroup.set(x.agent, [...(usingGroup.get(x.agent) ?? []), x.job]);
+    });
+    return withJobs
+      .filter((a) => usingGroup.has(a.name))
+      .map((a) => ({ name: a.name, online: a.online, jobs: usingGroup.get(a.name)! }));
+  }
+}
+
+/** A summary or roll-up that does not parse counts as absent: the check then reads every status. */
+function readLoose<T>(schema: Parameters<typeof parseStored<T>>[0], raw: unknown, key: string): T | null {
+  try {
+    return parseStored(schema, raw, key);
+  } catch (error) {
+    if (error instanceof StoredValueError) return null;
+    throw error;
+  }
 }

@@ -1,3 +1,4 @@
+import { membershipDigest } from '../summary/membership-digest.ts';
 import { commitConfigChange } from './config-version.ts';
 import { chunk, MEMBERS_PER_COMMAND, type StoreContext, sortedStrings } from './context.ts';
 
@@ -88,6 +89,7 @@ export function groupStore(context: StoreContext) {
             tx.del(target);
             if (ips.length > 0) tx.sadd(target, ips[0]!, ...ips.slice(1));
             tx.sadd(keys.groupsList(), group);
+            tx.set(keys.groupDigest(group), membershipDigest(ips));
           },
         });
         return;
@@ -108,6 +110,7 @@ export function groupStore(context: StoreContext) {
           // RENAME carries the staging key's expiry over to the group, which would vanish with it.
           tx.persist(target);
           tx.sadd(keys.groupsList(), group);
+          tx.set(keys.groupDigest(group), membershipDigest(ips));
         },
       });
     },
@@ -126,12 +129,23 @@ export function groupStore(context: StoreContext) {
         await store.replace(group, [...members].sort());
         return;
       }
+      // The membership digest (what a check compares the agents' summaries with) needs the whole
+      // membership after the patch. A patch racing this one can leave a digest that matches neither;
+      // the check then sees a digest over another member count and reads every status instead.
+      let digest = '';
       await commitConfigChange(context, {
         sets: [target, keys.groupsList()],
+        async prepare() {
+          const members = new Set(sortedStrings(await redis.smembers(target)));
+          for (const ip of add) members.add(ip);
+          for (const ip of remove) members.delete(ip);
+          digest = membershipDigest([...members]);
+        },
         write(tx) {
           for (const part of chunk(add, MEMBERS_PER_COMMAND)) tx.sadd(target, part[0]!, ...part.slice(1));
           for (const part of chunk(remove, MEMBERS_PER_COMMAND)) tx.srem(target, ...part);
           tx.sadd(keys.groupsList(), group);
+          tx.set(keys.groupDigest(group), digest);
         },
       });
     },
@@ -148,6 +162,7 @@ export function groupStore(context: StoreContext) {
         write(tx) {
           tx.del(keys.group(group));
           tx.srem(keys.groupsList(), group);
+          tx.del(keys.groupDigest(group));
         },
       })) as [number, number];
       return Number(deleted) + Number(unlisted) > 0;

@@ -24,7 +24,10 @@ export interface SummaryInput {
   digest?: string;
 }
 
-export function buildSummary(input: SummaryInput, limits = SUMMARY_LIMITS): GroupSummary {
+export function buildSummary(
+  input: SummaryInput,
+  limits: { listed: number; topRtt: number } = SUMMARY_LIMITS,
+): GroupSummary {
   const members = [...input.members].sort();
   const missing: string[] = [];
   const required: SummaryEntry[] = [];

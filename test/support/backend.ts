@@ -1,5 +1,5 @@
 import { Redis, type RedisConfigNodejs } from '@upstash/redis';
-import { type Gateway, startGateway } from '../../gateway/start-gateway.ts';
+import { type Gateway, type GatewayOptions, startGateway } from '../../gateway/start-gateway.ts';
 import { RedisServer } from './redis-server.ts';
 
 // The storage every test that touches Redis runs against: a real redis-server of its own, our
@@ -30,13 +30,24 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
-export async function startTestBackend(): Promise<TestBackend> {
+/**
+ * Tests empty their database with FLUSHDB, which the gateway refuses unless allowed;
+ * `gatewayOptions` adds to or overrides the test gateway's options (allowCommands: ['eval'], say).
+ */
+export async function startTestBackend(gatewayOptions: Partial<GatewayOptions> = {}): Promise<TestBackend> {
   const server = await RedisServer.start();
   const token = `test-token-${process.pid}-${server.port}`;
   const readOnlyToken = `test-read-token-${process.pid}-${server.port}`;
   let gateway: Gateway;
   try {
-    gateway = await startGateway({ redisUrl: server.url, token, readOnlyToken, port: 0 });
+    gateway = await startGateway({
+      redisUrl: server.url,
+      token,
+      readOnlyToken,
+      port: 0,
+      allowCommands: ['flushdb'],
+      ...gatewayOptions,
+    });
   } catch (error) {
     await server.close();
     throw error;

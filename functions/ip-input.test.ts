@@ -1,6 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linesOf, MAX_GROUP_IPS, normaliseTargets } from './ip-input.ts';
+import { type ApiHarness, snapshot, startApiHarness } from './testing/api-harness.ts';
 
 async function errorOf(fn: () => unknown) {
   try {
@@ -24,6 +25,29 @@ describe('normaliseTargets', () => {
 
   it('allows loopback (an agent may check its own stack)', () => {
     expect(normaliseTargets(['127.0.0.1', '::1'], 'ips')).toEqual(['127.0.0.1', '::1']);
+  });
+
+  it('stores an IPv4-mapped address as the IPv4 address, once', () => {
+    expect(
+      normaliseTargets(['::ffff:127.0.0.1', '127.0.0.1', '::ffff:c612:1', '::ffff:198.18.0.0/127'], 'ips'),
+    ).toEqual(['127.0.0.1', '198.18.0.0', '198.18.0.1']);
+  });
+
+  it.each([
+    ['::ffff:224.0.0.1', '"::ffff:224.0.0.1" (IPv4 224.0.0.1) is a multicast address and cannot be pinged'],
+    ['::ffff:255.255.255.255', '"::ffff:255.255.255.255" (IPv4 255.255.255.255) is a broadcast address'],
+    ['::ffff:0.0.0.0', '"::ffff:0.0.0.0" (IPv4 0.0.0.0) is an unspecified address'],
+    [
+      '::1.2.3.4',
+      '::102:304 is an IPv4-compatible IPv6 address (deprecated, and not routed); use the IPv4 address 1.2.3.4',
+    ],
+    ['fe80::1', 'fe80::1 is a link-local address: it is reachable only through one interface of one host'],
+    ['fe80::1%eth0', '"fe80::1%eth0" names an interface (the zone after %)'],
+    ['fe80::/126', '"fe80::/126" contains fe80::, a link-local address'],
+  ])('refuses %s, saying why', async (ip, message) => {
+    const { status, body } = await errorOf(() => normaliseTargets(['198.18.0.1', ip], 'ips'));
+    expect(status).toBe(422);
+    expect(body.error.message).toContain(`ips[1]: ${message}`);
   });
 
   it('refuses a block holding a multicast address, naming both', async () => {
@@ -53,5 +77,34 @@ describe('normaliseTargets', () => {
 describe('linesOf', () => {
   it('reads one entry per line, skipping blanks and comments', () => {
     expect(linesOf('# head\r\n198.18.0.1\n\n  fd00::1  # note\n#\n')).toEqual(['198.18.0.1', 'fd00::1']);
+  });
+});
+
+describe('addresses through the API', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startApiHarness();
+  });
+  afterAll(() => api?.close());
+
+  it('PUT a group: a mapped address joins as IPv4, a mapped multicast or a link-local one is refused', async () => {
+    const ok = await api.call('PUT', '/v1/groups/mapped', {
+      body: { ips: ['127.0.0.1', '::ffff:127.0.0.1'] },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ ip_count: 1, added: ['127.0.0.1'] });
+    await api.backend.redis.flushdb();
+    for (const ip of [
+      '::ffff:224.0.0.1',
+      '::ffff:255.255.255.255',
+      '::ffff:0.0.0.0',
+      '::1.2.3.4',
+      'fe80::1',
+    ]) {
+      const res = await api.call('PUT', '/v1/groups/bad', { body: { ips: ['198.18.0.1', ip] } });
+      expect(res.status, ip).toBe(422);
+      expect(res.body.error, ip).toMatchObject({ type: 'invalid_ip', problems: [{ index: 1, value: ip }] });
+      expect(await snapshot(api.backend), ip).toEqual({});
+    }
   });
 });

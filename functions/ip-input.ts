@@ -1,4 +1,13 @@
-import { canonicalIp, expandCidr, formatIp, parseCidr, parseIp, targetProblem } from '../shared/ip.ts';
+import {
+  type AddressProblem,
+  canonicalIp,
+  expandCidr,
+  formatIp,
+  type ParsedIp,
+  parseCidr,
+  parseIp,
+  targetProblem,
+} from '../shared/ip.ts';
 import { apiError } from './errors.ts';
 
 // Turning what a client sends into the members of a group: every address in its one canonical
@@ -68,12 +77,30 @@ function addEntry(value: string, out: Set<string>): string | null {
     }
     return null;
   }
+  if (value.includes('%')) {
+    return `"${value}" names an interface (the zone after %), which only one host can: a group's addresses carry none`;
+  }
   const parsed = parseIp(value);
   if (!parsed) return `"${value}" is not an IP address`;
   const problem = targetProblem(parsed);
-  if (problem) return `${formatIp(parsed)} is ${article(problem)} ${problem} address and cannot be pinged`;
-  out.add(canonicalIp(value)!);
+  if (problem) return refusal(value, parsed, problem);
+  out.add(formatIp(parsed));
   return null;
+}
+
+/** Why a single address is refused, naming it as it was written and as it is canonically. */
+function refusal(value: string, parsed: ParsedIp, problem: Exclude<AddressProblem, 'loopback'>): string {
+  const ip = formatIp(parsed);
+  // ::ffff:224.0.0.1 is checked as the IPv4 address it maps to: say so.
+  const named = parsed.family === 4 && value.includes(':') ? `"${value}" (IPv4 ${ip})` : ip;
+  if (problem === 'link-local') {
+    return `${named} is a link-local address: it is reachable only through one interface of one host, which a group's addresses cannot name; use a global or unique-local address`;
+  }
+  if (problem === 'ipv4-compatible') {
+    const v4 = formatIp({ family: 4, bytes: parsed.bytes.subarray(12) });
+    return `${named} is an IPv4-compatible IPv6 address (deprecated, and not routed); use the IPv4 address ${v4}`;
+  }
+  return `${named} is ${article(problem)} ${problem} address and cannot be pinged`;
 }
 
 function article(word: string): string {

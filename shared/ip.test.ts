@@ -15,7 +15,11 @@ describe('canonical IPs', () => {
     ['1::', '1::'],
     ['2001:db8:1:1:1:1:1:1', '2001:db8:1:1:1:1:1:1'],
     ['2001:db8::0:1', '2001:db8::1'],
-    ['::ffff:192.0.2.1', '::ffff:c000:201'],
+    // IPv4-mapped IPv6 is the IPv4 host it maps to, however it is spelled.
+    ['::ffff:192.0.2.1', '192.0.2.1'],
+    ['::FFFF:c000:201', '192.0.2.1'],
+    ['::ffff:7f00:1', '127.0.0.1'],
+    ['0:0:0:0:0:ffff:10.1.2.3', '10.1.2.3'],
     ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
   ])('%s is %s', (input, expected) => {
     expect(canonicalIp(input)).toBe(expected);
@@ -69,6 +73,22 @@ describe('target addresses', () => {
     expect(problem('::')).toBe('unspecified');
     expect(problem('ff02::1')).toBe('multicast');
   });
+  it('applies the IPv4 rules to IPv4-mapped IPv6 addresses', () => {
+    expect(problem('::ffff:224.0.0.1')).toBe('multicast');
+    expect(problem('::ffff:255.255.255.255')).toBe('broadcast');
+    expect(problem('::ffff:0.0.0.0')).toBe('unspecified');
+    expect(problem('::ffff:f000:1')).toBe('reserved');
+    expect(problem('::ffff:198.18.0.1')).toBeNull();
+  });
+  it('refuses IPv4-compatible IPv6 (deprecated) and link-local IPv6 (needs a zone)', () => {
+    expect(problem('::1.2.3.4')).toBe('ipv4-compatible');
+    expect(problem('::102:304')).toBe('ipv4-compatible');
+    expect(problem('::2')).toBe('ipv4-compatible');
+    expect(problem('fe80::1')).toBe('link-local');
+    expect(problem('febf:ffff::1')).toBe('link-local');
+    expect(problem('fec0::1')).toBeNull();
+    expect(problem('::1:0:0:1')).toBeNull();
+  });
   it('accepts ordinary and loopback addresses', () => {
     expect(problem('10.0.0.1')).toBeNull();
     expect(problem('127.0.0.1')).toBeNull();
@@ -99,6 +119,10 @@ describe('CIDR blocks', () => {
       '2001:db8::2',
       '2001:db8::3',
     ]);
+  });
+  it('expands an IPv4-mapped block as the IPv4 block it maps', () => {
+    expect([...expandCidr(parseCidr('::ffff:10.0.0.4/126')!)]).toEqual(['10.0.0.5', '10.0.0.6']);
+    expect(parseCidr('::ffff:10.0.0.0/95')).toBeNull();
   });
   it('refuses malformed blocks', () => {
     expect(parseCidr('10.0.0.0/33')).toBeNull();

@@ -1,6 +1,7 @@
 // IP addresses in canonical text form, without Node's `net` (this module also runs on Workers).
-// IPv4: dotted quad, no leading zeros. IPv6: lowercase, RFC 5952 compressed, IPv4-mapped tail kept
-// as hex so one address has exactly one spelling (and so one `ip_{agent}_{ip}` key).
+// IPv4: dotted quad, no leading zeros. IPv6: lowercase, RFC 5952 compressed. An IPv4-mapped IPv6
+// address (::ffff:a.b.c.d) is the IPv4 host it maps to, so it parses as that IPv4 address: one
+// host has exactly one spelling (and so one `ip_{agent}_{ip}` key), and the IPv4 rules apply to it.
 
 export type IpFamily = 4 | 6;
 
@@ -67,10 +68,17 @@ function parseIpv6Bytes(text: string): Uint8Array | null {
   return bytes;
 }
 
+/** ::ffff:0:0/96 (RFC 4291 2.5.5.2): an IPv4 address written as IPv6. */
+function isIpv4Mapped(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
+}
+
 export function parseIp(text: string): ParsedIp | null {
   if (text.includes(':')) {
     const bytes = parseIpv6Bytes(text);
-    return bytes ? { family: 6, bytes } : null;
+    if (!bytes) return null;
+    return isIpv4Mapped(bytes) ? { family: 4, bytes: bytes.slice(12) } : { family: 6, bytes };
   }
   const bytes = parseIpv4Bytes(text);
   return bytes ? { family: 4, bytes } : null;
@@ -109,11 +117,21 @@ export function canonicalIp(text: string): string | null {
   return parsed ? formatIp(parsed) : null;
 }
 
-export type AddressProblem = 'unspecified' | 'broadcast' | 'multicast' | 'reserved' | 'loopback';
+export type AddressProblem =
+  | 'unspecified'
+  | 'broadcast'
+  | 'multicast'
+  | 'reserved'
+  | 'loopback'
+  | 'ipv4-compatible'
+  | 'link-local';
 
 /**
  * Why an address cannot be a ping target, or null when it can. Loopback is allowed: an agent
- * checking its own stack is legitimate, and the project's tests rely on it.
+ * checking its own stack is legitimate, and the project's tests rely on it. IPv6 link-local
+ * addresses are refused: they need a zone (the interface, `fe80::1%eth0`) that only one host
+ * can name, and a group is shared by every agent. IPv4-compatible IPv6 addresses (`::1.2.3.4`)
+ * were deprecated by RFC 4291 and no stack routes them.
  */
 export function targetProblem(ip: ParsedIp): Exclude<AddressProblem, 'loopback'> | null {
   const b = ip.bytes;
@@ -127,6 +145,11 @@ export function targetProblem(ip: ParsedIp): Exclude<AddressProblem, 'loopback'>
   }
   if (b.every((x) => x === 0)) return 'unspecified';
   if (b[0] === 0xff) return 'multicast';
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 'link-local';
+  // ::/96 but for :: (above) and ::1 (loopback).
+  if (b.subarray(0, 12).every((x) => x === 0) && !(b.subarray(12, 15).every((x) => x === 0) && b[15] === 1)) {
+    return 'ipv4-compatible';
+  }
   return null;
 }
 
@@ -138,10 +161,17 @@ export interface CidrBlock {
 export function parseCidr(text: string): CidrBlock | null {
   const slash = text.indexOf('/');
   if (slash < 0) return null;
-  const network = parseIp(text.slice(0, slash).trim());
+  const address = text.slice(0, slash).trim();
+  const network = parseIp(address);
   const prefixText = text.slice(slash + 1).trim();
   if (!network || !/^[0-9]{1,3}$/.test(prefixText)) return null;
-  const prefix = Number(prefixText);
+  let prefix = Number(prefixText);
+  // An IPv4-mapped block (::ffff:10.0.0.0/120) is the IPv4 block it maps: its prefix counts
+  // from the 96 bits in front of the IPv4 address.
+  if (network.family === 4 && address.includes(':')) {
+    if (prefix < 96) return null;
+    prefix -= 96;
+  }
   if (prefix > (network.family === 4 ? 32 : 128)) return null;
   return { network, prefix };
 }

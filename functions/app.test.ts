@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySchema } from '../shared/keys.ts';
+import { app } from './app.ts';
 import { MAX_BODY_BYTES } from './body.ts';
 import { type ApiHarness, snapshot, startApiHarness, TOKENS } from './testing/api-harness.ts';
 
@@ -59,6 +60,91 @@ describe('auth', () => {
     const dashboard = await api.call('GET', '/dashboard', { token: null });
     expect(dashboard.status).toBe(200);
     expect(dashboard.headers.get('content-type')).toContain('text/html');
+  });
+});
+
+describe('order: authentication, then routing, then the body', () => {
+  const notUtf8 = new Uint8Array([0xff, 0xfe]);
+
+  it('answers 401/403 before looking at a body that is not UTF-8', async () => {
+    const cases: [Record<string, string>, number][] = [
+      [{}, 401],
+      [{ authorization: 'Bearer nope' }, 401],
+      [{ authorization: `Bearer ${TOKENS.read}` }, 403],
+    ];
+    for (const [auth, status] of cases) {
+      for (const type of [{}, { 'content-type': 'application/json' }] as Record<string, string>[]) {
+        const res = await api.raw('/v1/groups/dc1', {
+          method: 'PUT',
+          headers: { ...auth, ...type },
+          body: notUtf8,
+        });
+        expect(res.status, JSON.stringify({ auth, type })).toBe(status);
+      }
+    }
+    const bad = await api.raw('/v1/groups/dc1', {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKENS.write}`, 'content-type': 'application/json' },
+      body: notUtf8,
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as ErrorBody).error.message).toContain('UTF-8');
+  });
+
+  it('answers 401 before 413 and 415', async () => {
+    const big = 'x'.repeat(MAX_BODY_BYTES + 1);
+    for (const headers of [
+      { 'content-type': 'application/json' },
+      { 'content-type': 'text/csv' },
+      {},
+    ] as Record<string, string>[]) {
+      const res = await api.raw('/v1/groups/dc1', { method: 'PUT', headers, body: big });
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it('answers a method a path does not have the same with or without Content-Type: 405 with Allow', async () => {
+    const cases: [string, string, string | null, string][] = [
+      ['POST', '/v1/health', null, 'GET, HEAD'],
+      ['PUT', '/v1/health', null, 'GET, HEAD'],
+      ['POST', '/v1/groups', TOKENS.write, 'GET, HEAD'],
+      ['DELETE', '/v1/groups', TOKENS.write, 'GET, HEAD'],
+      ['POST', '/v1/groups/dc1', TOKENS.write, 'DELETE, GET, HEAD, PATCH, PUT'],
+      ['GET', '/v1/webhooks/groups/dc1', null, 'POST'],
+      ['POST', '/openapi.json', null, 'GET, HEAD'],
+    ];
+    for (const [method, path, token, allow] of cases) {
+      for (const type of [null, 'application/json', 'text/plain']) {
+        const headers: Record<string, string> = {};
+        if (token) headers.authorization = `Bearer ${token}`;
+        if (type) headers['content-type'] = type;
+        const res = await api.raw(path, { method, headers, body: method === 'GET' ? undefined : '{}' });
+        const body = (await res.json()) as ErrorBody;
+        expect(res.status, `${method} ${path} ${type}`).toBe(405);
+        expect(res.headers.get('allow')).toBe(allow);
+        expect(body.error).toMatchObject({ type: 'method_not_allowed', allow: allow.split(', ') });
+      }
+    }
+  });
+
+  it('answers TRACE like any other method a path does not have', async () => {
+    // Fetch refuses to build a TRACE request; the app reads only the method, so it is set by hand.
+    for (const type of [null, 'application/json']) {
+      const request = new Request('http://api/v1/health', type ? { headers: { 'content-type': type } } : {});
+      Object.defineProperty(request, 'method', { value: 'TRACE' });
+      const res = await app.fetch(request, api.env);
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
+    }
+  });
+
+  it('answers 404 for a path no route has, with or without Content-Type', async () => {
+    for (const type of [null, 'application/json']) {
+      const headers: Record<string, string> = { authorization: `Bearer ${TOKENS.write}` };
+      if (type) headers['content-type'] = type;
+      const res = await api.raw('/v1/nothing', { method: 'POST', headers, body: '{}' });
+      expect(res.status).toBe(404);
+    }
   });
 });
 

@@ -1,9 +1,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { except } from 'hono/combine';
 import { requireToken } from './auth.ts';
-import { limitBody, requireJson } from './body.ts';
 import { dashboard } from './dashboard/routes.ts';
 import type { AppEnv } from './env.ts';
-import { onError, onNotFound } from './errors.ts';
+import { onError } from './errors.ts';
+import { notFoundOrNotAllowed } from './method-not-allowed.ts';
 import { docsPage } from './openapi/docs-page.ts';
 import { validationHook } from './router.ts';
 import { agents } from './routes/agents.ts';
@@ -14,28 +15,26 @@ import { jobs } from './routes/jobs.ts';
 import { reports } from './routes/reports.ts';
 import { webhooks } from './webhooks/groups.ts';
 
-// The Worker's Hono app: one sub-app per resource under /v1, bearer auth on everything but health,
-// docs and webhooks (which carry their own signature), one error envelope for every failure.
+// The Worker's Hono app: one sub-app per resource under /v1, bearer auth on everything under /v1
+// but PUBLIC_ROUTES, one error envelope for every failure. The order a request meets the rules:
+// authentication, then routing (404, or 405 with Allow), then the body (router.ts), then the handler.
+
+/** Paths under /v1 answered without a bearer token: health is for load balancers, and a webhook's
+ * signature is its credential. A new public route is added here. */
+export const PUBLIC_ROUTES = ['/v1/health', '/v1/webhooks/*'];
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.onError(onError);
-  app.notFound(onNotFound);
+  app.notFound(notFoundOrNotAllowed(app));
 
-  app.use('*', limitBody);
+  // Registered before every route, and bodies are read only by the routes that take one (router.ts),
+  // so no body is looked at before the token.
+  app.use('/v1/*', except(PUBLIC_ROUTES, requireToken));
   app.route('/v1/health', health);
   app.route('/v1/webhooks', webhooks);
   // The dashboard page holds no data; it calls the API with the token its user types in.
   app.route('/dashboard', dashboard);
-
-  app.use('/v1/*', async (c, next) => {
-    if (c.req.path.startsWith('/v1/webhooks/') || c.req.path === '/v1/health') return next();
-    return requireToken(c, next);
-  });
-  app.use('/v1/*', async (c, next) => {
-    if (c.req.path.startsWith('/v1/webhooks/')) return next();
-    return requireJson(c, next);
-  });
   app.route('/v1/groups', groups);
   app.route('/v1/agents', jobs);
   app.route('/v1/agents', agents);

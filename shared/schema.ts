@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { cronSpecProblem } from './cron-spec.ts';
-import { canonicalIp } from './ip.ts';
-import { GROUP_NAME_PATTERN, JOB_NAME_PATTERN } from './names.ts';
+import { AGENT_NAME_PATTERN, GROUP_NAME_PATTERN, JOB_NAME_PATTERN, nameRule } from './names.ts';
 
 // Schemas of every value stored in Redis. Values are read loosely (fields we do not know survive
 // and are ignored), because the seed's users write keys by hand; the API validates its own input
 // strictly elsewhere.
 
-export const groupNameSchema = z.string().regex(GROUP_NAME_PATTERN, 'not a valid group name');
-export const jobNameSchema = z.string().regex(JOB_NAME_PATTERN, 'not a valid job name');
+export const groupNameSchema = z
+  .string()
+  .regex(GROUP_NAME_PATTERN, `not a valid group name: ${nameRule('group')}`);
+export const jobNameSchema = z.string().regex(JOB_NAME_PATTERN, `not a valid job name: ${nameRule('job')}`);
+export const agentNameSchema = z
+  .string()
+  .regex(AGENT_NAME_PATTERN, `not a valid agent name: ${nameRule('agent')}`);
 
 export const cronSpecSchema = z.string().superRefine((spec, ctx) => {
   const problem = cronSpecProblem(spec);
@@ -125,9 +129,6 @@ export const agentRollupSchema = z.looseObject({
   lossy: z.number().int().nonnegative(),
 });
 export type AgentRollup = z.infer<typeof agentRollupSchema>;
-
-/** A group member as stored: the canonical spelling of an IP. */
-export const storedIpSchema = z.string().refine((ip) => canonicalIp(ip) === ip, 'not a canonical IP address');
 
 /** Parses a stored JSON value; null when absent, a labelled error when malformed. */
 export function parseStored<T>(schema: z.ZodType<T>, raw: unknown, what: string): T | null {

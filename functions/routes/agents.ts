@@ -3,7 +3,7 @@ import type { AgentSummary, Store } from '../../shared/store.ts';
 import { storeOf } from '../env.ts';
 import { apiError } from '../errors.ts';
 import { newRouter } from '../router.ts';
-import { agentBody, agentParams, commonErrors, errorResponse, json } from '../schemas.ts';
+import { agentBody, agentParams, errorResponse, json } from '../schemas.ts';
 
 // /v1/agents: who is registered, who is online (the heartbeat key exists), how much each does.
 
@@ -19,7 +19,7 @@ agents.openapi(
     tags,
     security,
     summary: 'Every registered agent',
-    responses: { 200: json(z.object({ agents: z.array(agentBody) }), 'the agents'), ...commonErrors },
+    responses: { 200: json(z.object({ agents: z.array(agentBody) }), 'the agents') },
   }),
   async (c) => {
     const store = storeOf(c);
@@ -35,7 +35,7 @@ agents.openapi(
     security,
     summary: 'One agent',
     request: { params: agentParams },
-    responses: { 200: json(agentBody, 'the agent'), 404: errorResponse('unknown agent'), ...commonErrors },
+    responses: { 200: json(agentBody, 'the agent'), 404: errorResponse('unknown agent') },
   }),
   async (c) => {
     const { agent } = c.req.valid('param');
@@ -54,7 +54,6 @@ agents.openapi(
     responses: {
       200: json(z.object({ deleted: z.string() }), 'forgotten'),
       404: errorResponse('unknown agent'),
-      ...commonErrors,
     },
   }),
   async (c) => {

@@ -7,11 +7,11 @@ import { newRouter } from '../router.ts';
 import {
   agentName,
   checkBody,
-  commonErrors,
   errorResponse,
   failingBody,
   groupName,
   json,
+  queryNumber,
 } from '../schemas.ts';
 import { noGroup } from './groups.ts';
 
@@ -44,21 +44,14 @@ const verdictBody = checkBody
   })
   .openapi('CheckVerdictLocated');
 
-const number = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^[0-9]+(\.[0-9]+)?$/, 'must be a non-negative number')
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, `must be from ${min} to ${max}`);
-
 const checkQuery = z.strictObject({
   group: groupName,
   agent: agentName.optional(),
-  max_loss: number(0, 1).optional().openapi({ type: 'string', description: '0..1, default 0' }),
-  max_rtt_ms: number(0, 600_000).optional().openapi({ type: 'string', description: 'default: no RTT limit' }),
-  max_age_s: number(1, 86_400 * 30)
+  max_loss: queryNumber(0, 1).optional().openapi({ description: '0..1, default 0' }),
+  max_rtt_ms: queryNumber(0, 600_000).optional().openapi({ description: 'default: no RTT limit' }),
+  max_age_s: queryNumber(1, 86_400 * 30)
     .optional()
-    .openapi({ type: 'string', description: 'default 180' }),
+    .openapi({ description: 'default 180' }),
 });
 
 check.openapi(
@@ -73,7 +66,6 @@ check.openapi(
       200: json(verdictBody, 'every (agent, IP) meets the limits'),
       412: json(verdictBody, 'something fails; see `failing` and `diagnosis`'),
       404: errorResponse('no such group'),
-      ...commonErrors,
     },
   }),
   async (c) => {

@@ -5,7 +5,6 @@ import { apiError } from '../errors.ts';
 import { groupTooLarge, MAX_GROUP_IPS, normaliseTargets } from '../ip-input.ts';
 import { newRouter } from '../router.ts';
 import {
-  commonErrors,
   diffBody,
   errorResponse,
   groupBody,
@@ -35,7 +34,6 @@ groups.openapi(
         z.object({ groups: z.array(z.object({ name: z.string(), ip_count: z.number() })) }),
         'every group',
       ),
-      ...commonErrors,
     },
   }),
   async (c) => {
@@ -54,7 +52,7 @@ groups.openapi(
     security,
     summary: "A group's IPs",
     request: { params: groupParams },
-    responses: { 200: json(groupBody, 'the group'), 404: errorResponse('no such group'), ...commonErrors },
+    responses: { 200: json(groupBody, 'the group'), 404: errorResponse('no such group') },
   }),
   async (c) => {
     const { group } = c.req.valid('param');
@@ -82,7 +80,6 @@ groups.openapi(
       ),
       413: errorResponse('body over 1 MB'),
       422: errorResponse('bad IPs, unknown fields or more than 65,536 IPs'),
-      ...commonErrors,
     },
   }),
   async (c) => {
@@ -112,7 +109,6 @@ groups.openapi(
       404: errorResponse('no such group (create it with PUT)'),
       413: errorResponse('body over 1 MB'),
       422: errorResponse('bad IPs, unknown fields or more than 65,536 IPs'),
-      ...commonErrors,
     },
   }),
   async (c) => {
@@ -155,7 +151,6 @@ groups.openapi(
       ),
       404: errorResponse('no such group'),
       409: errorResponse('jobs still use the group'),
-      ...commonErrors,
     },
   }),
   async (c) => {

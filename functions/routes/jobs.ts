@@ -7,12 +7,12 @@ import { apiError } from '../errors.ts';
 import { newRouter } from '../router.ts';
 import {
   agentParams,
-  commonErrors,
   errorResponse,
   jobBody,
   jobParams,
   json,
   putJobBody,
+  storedJobBody,
 } from '../schemas.ts';
 
 // /v1/agents/{agent}/jobs: the cron jobs an agent runs, stored as the seed wrote them
@@ -33,7 +33,6 @@ jobs.openapi(
     request: { params: agentParams },
     responses: {
       200: json(z.object({ agent: z.string(), jobs: z.array(jobBody) }), 'the jobs'),
-      ...commonErrors,
     },
   }),
   async (c) => {
@@ -51,7 +50,7 @@ jobs.openapi(
     security,
     summary: 'One job',
     request: { params: jobParams },
-    responses: { 200: json(jobBody, 'the job'), 404: errorResponse('no such job'), ...commonErrors },
+    responses: { 200: json(jobBody, 'the job'), 404: errorResponse('no such job') },
   }),
   async (c) => {
     const { agent, job } = c.req.valid('param');
@@ -73,10 +72,9 @@ jobs.openapi(
       body: { required: true, content: { 'application/json': { schema: putJobBody } } },
     },
     responses: {
-      200: json(jobBody.extend({ created: z.boolean() }), 'stored'),
+      200: json(storedJobBody.extend({ created: z.boolean() }), 'stored'),
       413: errorResponse('body over 1 MB'),
       422: errorResponse('bad SPEC, unknown groups or unknown fields'),
-      ...commonErrors,
     },
   }),
   async (c) => {
@@ -120,7 +118,6 @@ jobs.openapi(
     responses: {
       200: json(z.object({ deleted: z.string(), agent: z.string() }), 'deleted'),
       404: errorResponse('no such job'),
-      ...commonErrors,
     },
   }),
   async (c) => {

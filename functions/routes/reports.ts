@@ -7,11 +7,13 @@ import { newRouter } from '../router.ts';
 import {
   agentName,
   agentParams,
-  commonErrors,
   errorResponse,
   groupParams,
+  historyPointBody,
+  ipAddress,
   ipStatusBody,
   json,
+  queryInteger,
 } from '../schemas.ts';
 import { noGroup } from './groups.ts';
 
@@ -43,13 +45,7 @@ reports.openapi(
             'must be a cursor from a previous page',
           )
           .optional(),
-        count: z
-          .string()
-          .regex(/^[0-9]{1,4}$/, 'must be a whole number from 1 to 1000')
-          .transform(Number)
-          .refine((n) => n >= 1 && n <= 1000, 'must be from 1 to 1000')
-          .optional()
-          .openapi({ type: 'string' }),
+        count: queryInteger(1, 1000).optional().openapi({ description: 'keys SCAN looks at, default 200' }),
       }),
     },
     responses: {
@@ -57,7 +53,6 @@ reports.openapi(
         z.object({ agent: z.string(), cursor: z.string(), statuses: z.array(ipStatusBody) }),
         'a page',
       ),
-      ...commonErrors,
     },
   }),
   async (c) => {
@@ -84,7 +79,6 @@ reports.openapi(
         }),
         'the err list',
       ),
-      ...commonErrors,
     },
   }),
   async (c) => {
@@ -129,7 +123,6 @@ reports.openapi(
         'the report; an agent maps to null for an IP it has no status of',
       ),
       404: errorResponse('no such group'),
-      ...commonErrors,
     },
   }),
   async (c) => {
@@ -166,10 +159,7 @@ reports.openapi(
     request: {
       params: z.object({
         agent: agentName.openapi({ param: { name: 'agent', in: 'path' } }),
-        ip: z
-          .string()
-          .max(64)
-          .openapi({ param: { name: 'ip', in: 'path' }, example: '198.18.0.1' }),
+        ip: ipAddress.openapi({ param: { name: 'ip', in: 'path' } }),
       }),
       query: z.strictObject({ range: z.enum(['1h', '24h', '30d']).optional() }),
     },
@@ -181,11 +171,10 @@ reports.openapi(
           range: z.string(),
           resolution: z.string(),
           bucket_s: z.number(),
-          points: z.array(z.looseObject({ t: z.number() })),
+          points: z.array(historyPointBody),
         }),
         'the points',
       ),
-      ...commonErrors,
     },
   }),
   async (c) => {

@@ -1,11 +1,17 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { diffMembers } from '../../shared/store.ts';
+import { decodeUtf8 } from '../body.ts';
 import { storeOf, webhookSecretBinding } from '../env.ts';
 import { apiError } from '../errors.ts';
 import { linesOf, normaliseTargets } from '../ip-input.ts';
 import { newRouter, validationHook } from '../router.ts';
-import { commonErrors, errorResponse, groupParams, json, putGroupBody } from '../schemas.ts';
-import { TOLERANCE_SECONDS, verifySignature } from './signature.ts';
+import { errorResponse, groupParams, json, putGroupBody } from '../schemas.ts';
+import {
+  TOLERANCE_SECONDS,
+  verifySignature,
+  WEBHOOK_ID_PATTERN,
+  WEBHOOK_TIMESTAMP_PATTERN,
+} from './signature.ts';
 
 // POST /v1/webhooks/groups/{group}: an inventory system replaces a group's IPs. The signature is
 // the credential (no bearer token). A delivery id is remembered for longer than the timestamp
@@ -25,8 +31,17 @@ webhooks.openapi(
       params: groupParams,
       query: z.strictObject({ dry_run: z.enum(['true', 'false']).optional() }),
       headers: z.object({
-        'webhook-id': z.string().optional(),
-        'webhook-timestamp': z.string().optional(),
+        // Formats checked here so the description says them; absent headers are a 401 (below).
+        'webhook-id': z
+          .string()
+          .regex(WEBHOOK_ID_PATTERN, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
+          .optional()
+          .openapi({ example: 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W' }),
+        'webhook-timestamp': z
+          .string()
+          .regex(WEBHOOK_TIMESTAMP_PATTERN, 'must be Unix seconds')
+          .optional()
+          .openapi({ example: '1767225600' }),
         'webhook-signature': z.string().optional(),
       }),
       body: {
@@ -57,7 +72,6 @@ webhooks.openapi(
       413: errorResponse('body over 1 MB'),
       415: errorResponse('neither JSON nor text/plain'),
       422: errorResponse('bad IPs or unknown fields'),
-      400: commonErrors[400],
     },
   }),
   async (c) => {
@@ -65,7 +79,7 @@ webhooks.openapi(
     const dryRun = c.req.valid('query').dry_run === 'true';
     // The signature covers the bytes as sent; the text (a leading BOM dropped) is what is parsed.
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const raw = await c.req.text();
+    const raw = decodeUtf8(bytes);
     const signed = await verifySignature(
       webhookSecretBinding(c.env),
       {

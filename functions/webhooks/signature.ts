@@ -7,6 +7,11 @@ import { apiError } from '../errors.ts';
 /** How far the sender's clock may be from ours, either way. */
 export const TOLERANCE_SECONDS = 5 * 60;
 
+/** What a webhook-id may be: 1-128 letters, digits, ".", "_", ":" or "-". */
+export const WEBHOOK_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** webhook-timestamp: Unix seconds. */
+export const WEBHOOK_TIMESTAMP_PATTERN = /^[0-9]{1,12}$/;
+
 export interface SignedHeaders {
   id: string;
   timestamp: string;
@@ -71,10 +76,10 @@ export async function verifySignature(
       headers: missing,
     });
   }
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id!)) {
+  if (!WEBHOOK_ID_PATTERN.test(id!)) {
     throw apiError(400, 'invalid_request', 'webhook-id must be 1-128 letters, digits, ".", "_", ":" or "-"');
   }
-  if (!/^[0-9]{1,12}$/.test(timestamp!)) {
+  if (!WEBHOOK_TIMESTAMP_PATTERN.test(timestamp!)) {
     throw apiError(
       400,
       'invalid_request',

@@ -6,8 +6,8 @@ import type { ProbeEngine } from '../icmp/types.ts';
 import { VERSION } from '../version.ts';
 import { Backoff, sleep } from './backoff.ts';
 import type { AgentConfig } from './config.ts';
-import { openEngine } from './engine-loader.ts';
 import { ConfigWatch } from './config-watch.ts';
+import { openEngine } from './engine-loader.ts';
 import { ErrList } from './err-list.ts';
 import { HistoryBuckets } from './history-buckets.ts';
 import { IpStateTable } from './ip-state.ts';
@@ -15,11 +15,11 @@ import { ERR_LIST_JOB, JobRunner } from './job-run.ts';
 import { type JobPlan, nextJobSet, planOf } from './job-set.ts';
 import type { Logger } from './logger.ts';
 import { AgentMetrics, serveMetrics } from './metrics.ts';
+import { PendingBlocks } from './pending-blocks.ts';
 import { createRedisClient, isRetryable } from './redis-client.ts';
 import { ResultWriter } from './result-writer.ts';
 import { Scheduler } from './scheduler.ts';
 import { Spool } from './spool.ts';
-import { PendingBlocks } from './pending-blocks.ts';
 import { WrittenStatuses } from './written-statuses.ts';
 
 // The agent daemon, start to stop:
@@ -37,9 +37,20 @@ export interface DaemonOptions {
   engine?: ProbeEngine;
 }
 
-export async function runDaemon({ config, log, signal, engine: givenEngine }: DaemonOptions): Promise<void> {
+/** Resolves after a clean stop; rejects when a step of the stop failed (results may be lost). */
+export async function runDaemon(options: DaemonOptions): Promise<void> {
+  const stopFailures: string[] = [];
+  await runUntilStopped(options, stopFailures);
+  // Thrown only now, so that every step of the stop ran first.
+  if (stopFailures.length > 0) throw new Error(`stopped, but not cleanly: ${stopFailures.join('; ')}`);
+}
+
+async function runUntilStopped(
+  { config, log, signal, engine: givenEngine }: DaemonOptions,
+  stopFailures: string[],
+): Promise<void> {
   const startedAt = new Date().toISOString();
-  const spool = await Spool.open(config.spoolDir, config.spoolMaxBytes);
+  const spool = await Spool.open(config.spoolDir, config.spoolMaxBytes, log);
   const engine = givenEngine ?? (await openEngine({ ratePps: config.ratePps }));
   const { redis, counters } = createRedisClient(config.redisUrl, config.redisToken, config.requestTimeoutMs);
   const store = createStore(redis, { prefix: config.keyPrefix });
@@ -55,18 +66,25 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
 
   const jobs: Scheduler = new Scheduler(
     async (plan, scheduledAt): Promise<void> => logRun(await runner.run(plan, scheduledAt)),
-    (plan, error) => log.error({ job: plan.name, err: (error as Error).message }, 'job run failed'),
+    (plan, error) => {
+      metrics.recordFailedRun(plan.name);
+      log.error({ job: plan.name, err: (error as Error).message }, 'job run failed');
+    },
   );
   const errJob: Scheduler = new Scheduler(
     async (plan, scheduledAt): Promise<void> => {
       if (errList.size > 0) logRun(await runner.runErrList(plan, scheduledAt));
     },
-    (_plan, error) => log.error({ job: ERR_LIST_JOB, err: (error as Error).message }, 'err-list run failed'),
+    (_plan, error) => {
+      metrics.recordFailedRun(ERR_LIST_JOB);
+      log.error({ job: ERR_LIST_JOB, err: (error as Error).message }, 'err-list run failed');
+    },
   );
   const metrics: AgentMetrics = new AgentMetrics(config.name, {
     spoolBatches: () => spool.stats().batches,
     spoolBytes: () => spool.stats().bytes,
     spoolDropped: () => spool.stats().droppedBatches,
+    spoolBad: () => spool.stats().badBatches,
     writeFailures: () => writer.stats.writeFailures,
     requests: () => counters.requests,
     commands: () => counters.commands,
@@ -152,19 +170,37 @@ export async function runDaemon({ config, log, signal, engine: givenEngine }: Da
     });
   } finally {
     const stopStarted = Date.now();
+    // Every step runs even when one before it failed: a step skipped would leave the replay loop,
+    // the sockets or the metrics server holding a stopped process open.
+    const step = async (what: string, work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (error) {
+        log.error({ err: (error as Error).message }, `stop: ${what} failed`);
+        stopFailures.push(`${what}: ${(error as Error).message}`);
+      }
+    };
     for (const timer of timers) clearInterval(timer);
     stopWatch();
-    await Promise.all([jobs.stop(), errJob.stop()]);
-    // The open history blocks and the newest counts: the next start carries both on.
-    await writer.write(runner.finalCommands(Date.now()));
-    await writer.close();
+    await step('waiting for the runs in flight', () => Promise.all([jobs.stop(), errJob.stop()]));
+    await step('saving the open history blocks and the newest counts', () =>
+      writer.write(runner.finalCommands(Date.now())),
+    );
+    await step('flushing the results', () => writer.close());
     try {
       await store.agents.goOffline(config.name);
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'cannot delete the heartbeat; it will expire');
     }
-    await engine.close();
-    if (metricsServer) await new Promise((resolve) => metricsServer!.server.close(resolve));
+    await step('closing the ICMP sockets', () => engine.close());
+    if (metricsServer) {
+      const { server } = metricsServer;
+      await step('closing the metrics server', () => {
+        const closed = new Promise((resolve) => server.close(resolve));
+        server.closeAllConnections();
+        return closed;
+      });
+    }
     log.info({ ms: Date.now() - stopStarted, spooled: spool.stats().batches }, 'agent stopped');
   }
 }

@@ -82,8 +82,13 @@ export class ResultWriter {
   }
 
   private async spoolAll(batches: ResultCommand[][]): Promise<void> {
-    for (const batch of batches) await this.spool.append(batch);
-    this.startDrain();
+    try {
+      // Throws when a batch could not be spooled (a full disk): the caller's run fails and says so.
+      await this.spool.appendAll(batches);
+    } finally {
+      // Even then: what is already spooled must not wait for the next successful append.
+      this.startDrain();
+    }
   }
 
   /** 'done' when written (or refused for good), 'retry' when it may work later. */

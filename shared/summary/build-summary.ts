@@ -10,8 +10,8 @@ import { entryOf } from './status-figures.ts';
 export const SUMMARY_LIMITS = {
   /** Most members listed (missing ones included): ~100 bytes each keeps a summary near 100 KB. */
   listed: 1_000,
-  /** Clean members listed by highest RTT, so that any RTT limit above the 64th answers exactly. */
-  topRtt: 64,
+  /** Clean members listed by highest RTT, so that any RTT limit above the 32nd answers exactly. */
+  topRtt: 32,
 } as const;
 
 export interface SummaryInput {

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { redisFailureOf } from '../shared/redis-requester.ts';
 import { ConfigKeyError } from '../shared/store/config-version.ts';
 
 // One error envelope for every failure: `{"error": {"type", "message", ...details}}`. Handlers
@@ -46,13 +47,14 @@ export function onError(error: Error, c: Context): Response {
   if (error instanceof ConfigKeyError) {
     return c.json({ error: { type: 'redis_error', message: error.message, key: error.key } }, 500);
   }
-  const refused = redisRefusal(error);
-  if (refused) {
+  const failure = redisFailureOf(error);
+  if (failure?.failure === 'refused') {
     // Redis answered, with an error: a key holding another type (written by hand), say. Retrying
-    // will not help, so this is no outage; the command itself, which holds keys, is not repeated.
-    return c.json({ error: { type: 'redis_error', message: `Redis refused a command: ${refused}` } }, 500);
+    // will not help, so this is no outage.
+    const message = `Redis refused a command: ${failure.message.slice(0, 200)}`;
+    return c.json({ error: { type: 'redis_error', message } }, 500);
   }
-  if (isRedisFailure(error)) {
+  if (failure?.failure === 'unavailable') {
     // Redis (or the gateway in front of it) not answering is an outage, not a bug in the request.
     return c.json({ error: { type: 'redis_unavailable', message: 'Redis did not answer; try again' } }, 503);
   }
@@ -62,25 +64,4 @@ export function onError(error: Error, c: Context): Response {
 
 export function onNotFound(c: Context): Response {
   return c.json({ error: { type: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` } }, 404);
-}
-
-/**
- * Redis's own error reply ("WRONGTYPE Operation against a key ...") carried by the client's
- * UpstashError, without the ", command was: [...]" the client appends; null for anything else.
- */
-function redisRefusal(error: Error): string | null {
-  if (error.name !== 'UpstashError') return null;
-  // Single commands, auto-pipelined ones and items of an explicit pipeline word it differently.
-  const text = error.message.replace(/^Command (?:[0-9]+ \[ [^\]]* \] )?failed: /, '');
-  if (!/^[A-Z]{3,}[A-Z_]* /.test(text)) return null;
-  return text.replace(/, command was: [\s\S]*$/, '').slice(0, 200);
-}
-
-/** Failures of the HTTP hop to Redis: fetch errors and the client's UpstashError. */
-function isRedisFailure(error: Error): boolean {
-  return (
-    error.name === 'UpstashError' ||
-    error.name === 'UpstashJSONParseError' ||
-    (error instanceof TypeError && /fetch|network|connect/i.test(error.message))
-  );
 }

@@ -6,7 +6,7 @@ import { type Gateway, startGateway } from '../../gateway/start-gateway.ts';
 import type { ResultCommand } from '../../shared/store/results.ts';
 import { startTestBackend, type TestBackend } from '../../test/support/backend.ts';
 import { createLogger } from './logger.ts';
-import { createRedisClient, RedisHttpError } from './redis-client.ts';
+import { createRedisClient, RedisRequestError } from './redis-client.ts';
 import { ResultWriter, splitBatches } from './result-writer.ts';
 import { Spool } from './spool.ts';
 
@@ -88,7 +88,12 @@ describe('ResultWriter', () => {
 
   it('does not retry a refusal (401) and says why', async () => {
     const { redis } = createRedisClient(gateway.url, 'wrong-token', 2_000);
-    await expect(redis.get('x')).rejects.toBeInstanceOf(RedisHttpError);
+    await expect(redis.get('x')).rejects.toMatchObject({
+      name: 'RedisRequestError',
+      failure: 'refused',
+      status: 401,
+    });
+    await expect(redis.get('x')).rejects.toBeInstanceOf(RedisRequestError);
     const spool = await Spool.open(join(dir, 'refused'), 10_000_000);
     const writer = new ResultWriter(redis, spool, silent);
     await writer.write([set('w:refused', '1')]);

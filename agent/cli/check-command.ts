@@ -88,6 +88,8 @@ interface Failing {
   loss: number | null;
   rtt_ms: number | null;
   age_s: number | null;
+  /** agent, target or unknown (an older API sends none). */
+  likely_cause?: string;
 }
 
 interface CheckAnswer {
@@ -98,6 +100,8 @@ interface CheckAnswer {
   limits: { max_loss: number; max_rtt_ms: number | null; max_age_s: number };
   failing_count: number;
   failing: Failing[];
+  /** Where the faults likely are, in words (an older API sends none). */
+  diagnosis?: string[];
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -199,12 +203,17 @@ export function summary(answer: CheckAnswer): string {
       .join('  ');
     const why =
       f.reason === 'no_data' && f.ip === null ? 'no_data (no agent has a job for this group)' : f.reason;
+    const cause = f.likely_cause && f.likely_cause !== 'unknown' ? `  (likely: the ${f.likely_cause})` : '';
     lines.push(
-      `  ${(f.agent ?? '-').padEnd(16)} ${(f.ip ?? '-').padEnd(39)} ${why.padEnd(8)} ${details}`.trimEnd(),
+      `  ${(f.agent ?? '-').padEnd(16)} ${(f.ip ?? '-').padEnd(39)} ${why.padEnd(8)} ${details}${cause}`.trimEnd(),
     );
   }
   if (answer.failing_count > MAX_LINES)
     lines.push(`  ... and ${answer.failing_count - MAX_LINES} more (--json lists them)`);
+  if (answer.diagnosis && answer.diagnosis.length > 0) {
+    lines.push('where the fault likely is:');
+    for (const line of answer.diagnosis) lines.push(`  ${line}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

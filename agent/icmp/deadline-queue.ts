@@ -4,6 +4,8 @@
 // means a few rings, never a heap.
 
 class Ring {
+  constructor(readonly timeout: number) {}
+
   private deadlines = new Float64Array(1024);
   private seqs = new Uint16Array(1024);
   private serials = new Float64Array(1024);
@@ -50,15 +52,19 @@ class Ring {
 }
 
 export class DeadlineQueue {
-  private readonly rings = new Map<number, Ring>();
+  private readonly byTimeout = new Map<number, Ring>();
+  // The same rings in an array: expiring walks them once per entry, and index loops allocate no
+  // iterator.
+  private readonly rings: Ring[] = [];
   private readonly popped: [number, number] = [0, 0];
 
   /** `timeout` picks the ring; deadlines pushed to one ring must not decrease. */
   push(timeout: number, deadline: number, seq: number, serial: number): void {
-    let ring = this.rings.get(timeout);
+    let ring = this.byTimeout.get(timeout);
     if (!ring) {
-      ring = new Ring();
-      this.rings.set(timeout, ring);
+      ring = new Ring(timeout);
+      this.byTimeout.set(timeout, ring);
+      this.rings.push(ring);
     }
     ring.push(deadline, seq, serial);
   }
@@ -66,24 +72,41 @@ export class DeadlineQueue {
   /** The earliest deadline queued, Infinity when empty. */
   next(): number {
     let min = Number.POSITIVE_INFINITY;
-    for (const ring of this.rings.values()) min = Math.min(min, ring.peekDeadline());
+    for (let i = 0; i < this.rings.length; i++) min = Math.min(min, this.rings[i]!.peekDeadline());
     return min;
   }
 
-  /** Calls `expire(seq, serial)` for every entry whose deadline is at or before `now`. */
+  /**
+   * Calls `expire(seq, serial)` for every entry whose deadline is at or before `now`, earliest
+   * deadline first across all rings.
+   */
   expireUntil(now: number, expire: (seq: number, serial: number) => void): void {
-    for (const [timeout, ring] of this.rings) {
-      while (ring.peekDeadline() <= now) {
-        ring.shift(this.popped);
-        expire(this.popped[0], this.popped[1]);
+    const rings = this.rings;
+    for (;;) {
+      let earliest: Ring | null = null;
+      let at = now;
+      for (let i = 0; i < rings.length; i++) {
+        const deadline = rings[i]!.peekDeadline();
+        if (deadline <= at) {
+          earliest = rings[i]!;
+          at = deadline;
+        }
       }
-      if (ring.size === 0) this.rings.delete(timeout);
+      if (!earliest) break;
+      earliest.shift(this.popped);
+      expire(this.popped[0], this.popped[1]);
+    }
+    for (let i = rings.length - 1; i >= 0; i--) {
+      const ring = rings[i]!;
+      if (ring.size > 0) continue;
+      rings.splice(i, 1);
+      this.byTimeout.delete(ring.timeout);
     }
   }
 
   get size(): number {
     let n = 0;
-    for (const ring of this.rings.values()) n += ring.size;
+    for (let i = 0; i < this.rings.length; i++) n += this.rings[i]!.size;
     return n;
   }
 }

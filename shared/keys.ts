@@ -67,7 +67,7 @@ export function keySchema(prefix = ''): KeySchema {
     ipMinuteBlock: (agent, ip, slot) => k(`ip-minute-block_${agent}_${ip}_${slot}`),
     ipHourBlock: (agent, ip, slot) => k(`ip-hour-block_${agent}_${ip}_${slot}`),
     configChannel: () => k('config-changed'),
-    webhookSeen: (id) => k(`webhook-seen_${id}`),
+    webhookSeen: (id) => k(`webhook-seen_${keyPart(id)}`),
     groupStaging: (group, token) => k(`group-staging_${token}_${group}`),
     groupDigest: (group) => k(`group-digest_${group}`),
     groupSummary: (agent, group) => k(`group-summary_${agent}_${group}`),
@@ -75,9 +75,32 @@ export function keySchema(prefix = ''): KeySchema {
   };
 }
 
+/**
+ * A part from outside (a webhook id) made safe for a key: letters, digits and `._:-` kept, every
+ * other byte percent-encoded, so no glob character (`*?[]\`) or key separator comes from a sender.
+ */
+function keyPart(text: string): string {
+  return text.replace(/[^A-Za-z0-9._:-]/g, (c) =>
+    [...new TextEncoder().encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+function fromKeyPart(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
 /** The SCAN pattern that matches every `ip_{agent}_*` key of one agent. */
 export function ipStatusPattern(keys: KeySchema, agent: string): string {
   return `${escapeGlob(keys.ipStatus(agent, ''))}*`;
+}
+
+/** The SCAN pattern that matches every `group-summary_{agent}_*` key of one agent. */
+export function groupSummaryPattern(keys: KeySchema, agent: string): string {
+  return `${escapeGlob(keys.groupSummary(agent, ''))}*`;
 }
 
 function escapeGlob(text: string): string {
@@ -141,7 +164,10 @@ export function parseKey(key: string, prefix = ''): ParsedKey | null {
   const singleKind = single[head];
   if (singleKind) {
     if (singleKind === 'group') return { kind: 'group', group: tail };
-    if (singleKind === 'webhook-seen') return { kind: 'webhook-seen', id: tail };
+    if (singleKind === 'webhook-seen') {
+      const id = fromKeyPart(tail);
+      return id === null ? null : { kind: 'webhook-seen', id };
+    }
     if (singleKind === 'group-digest') return { kind: 'group-digest', group: tail };
     return { kind: singleKind, agent: tail } as ParsedKey;
   }

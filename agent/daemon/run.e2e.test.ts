@@ -248,6 +248,45 @@ describeLab('ping-agent run', () => {
     }
   });
 
+  it('hears a change made through the store within 2 s, with the poll a minute away, and reads the new members', async () => {
+    const name = 'e2e-push';
+    const store = createStore(backend.redis);
+    await seedJob(name, 'pushed', '*/1 * * * * *', { 'e2e-push': [lab.targets[2]!] });
+    const agent = startAgent(name, { PING_AGENT_CONFIG_POLL_MS: '60000', PING_AGENT_RESYNC_S: '600' });
+    try {
+      await agent.waitFor('a run', () => agent.runs('pushed').length >= 1, 20_000);
+      // Give the subscription a moment to be confirmed (it is opened right after the first read).
+      await new Promise((r) => setTimeout(r, 500));
+      const changed = Date.now();
+      await store.jobs.put(name, {
+        SPEC: '*/2 * * * * *',
+        name: 'pushed',
+        group: ['e2e-push'],
+        timeout_ms: 400,
+      });
+      await agent.waitFor(
+        'the pushed change',
+        () => agent.lines.some((l) => l.msg === 'jobs reconciled' && l.reason === 'pushed'),
+        5_000,
+      );
+      expect(Date.now() - changed).toBeLessThan(2_000);
+      // Members are read again only after a change: a group edit reaches the next run.
+      const runs = agent.runs('pushed').length;
+      await store.groups.replace('e2e-push', [lab.targets[2]!, lab.targets[3]!]);
+      await agent.waitFor(
+        'a run over the new members',
+        () =>
+          agent
+            .runs('pushed')
+            .slice(runs)
+            .some((r) => r.targets === 2),
+        8_000,
+      );
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('loses and doubles nothing while the gateway is down', async () => {
     const name = 'e2e-outage';
     const ip = lab.targets[0]!;

@@ -1,6 +1,7 @@
 import { type Heartbeat, heartbeatSchema, parseStored, StoredValueError } from '../schema.ts';
 import { commitConfigChange } from './config-version.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
+import { statusStore } from './statuses.ts';
 
 export interface AgentSummary {
   name: string;
@@ -53,7 +54,8 @@ export function agentStore(context: StoreContext) {
     },
 
     /**
-     * Forgets an agent: its jobs, registration, heartbeat and err list. Its `ip_` statuses expire.
+     * Forgets an agent: its jobs, registration, heartbeat and err list, then its statuses, history
+     * and summaries.
      * False, changing nothing (not even the config version), when none of those existed.
      */
     async remove(agent: string): Promise<boolean> {
@@ -72,6 +74,8 @@ export function agentStore(context: StoreContext) {
           if (jobs.length > 0) tx.del(...jobs.map((j) => keys.agentJob(agent, j)));
         },
       })) as [number, number];
+      // Its measurements too (statuses have no expiry), after the agent is gone from the config.
+      await statusStore(context).removeAll(agent);
       return Number(unlisted) + Number(deleted) > 0;
     },
   };

@@ -1,6 +1,7 @@
-import { ipStatusPattern } from '../keys.ts';
+import { groupSummaryPattern, ipStatusPattern } from '../keys.ts';
 import { type IpStatus, ipStatusSchema, parseStored, StoredValueError } from '../schema.ts';
 import { chunk, type RedisClient, type StoreContext, sortedStrings } from './context.ts';
+import { blockKeys } from './history.ts';
 
 /** Most keys one status request carries (IPv6 keys are ~60 bytes; this keeps a body well under 1 MB). */
 export const KEYS_PER_REQUEST = 8_000;
@@ -61,6 +62,40 @@ export function statusStore({ redis, keys }: StoreContext) {
       const ips = sortedStrings(found.map((k) => String(k).slice(prefix.length)));
       const statuses = await get(agent, ips);
       return { statuses: ips.flatMap((ip) => statuses.get(ip) ?? []), cursor: String(next) };
+    },
+
+    /**
+     * Deletes everything the agent measured: its statuses, their history (packed and old layout)
+     * and its summaries. Statuses carry no expiry, so an agent deleted through the API must take
+     * them along, or they would stay and look like data. SCANs in large pages, one request each.
+     */
+    async removeAll(agent: string): Promise<number> {
+      let removed = 0;
+      const prefix = keys.ipStatus(agent, '');
+      for (const [pattern, keysOf] of [
+        [
+          ipStatusPattern(keys, agent),
+          (key: string) => {
+            const ip = key.slice(prefix.length);
+            return [key, keys.ipMinutes(agent, ip), keys.ipHours(agent, ip), ...blockKeys(keys, agent, ip)];
+          },
+        ],
+        [groupSummaryPattern(keys, agent), (key: string) => [key]],
+      ] as const) {
+        let cursor = '0';
+        do {
+          const [next, found] = await redis.scan(cursor, { match: pattern, count: 10_000 });
+          cursor = String(next);
+          const doomed = found.map(String).flatMap(keysOf);
+          if (doomed.length === 0) continue;
+          const p = redis.pipeline();
+          for (const part of chunk(doomed, 1_000)) p.del(...part);
+          await p.exec();
+          removed += found.length;
+        } while (cursor !== '0');
+      }
+      await redis.del(keys.agentSummary(agent));
+      return removed;
     },
 
     async errList(agent: string): Promise<string[]> {

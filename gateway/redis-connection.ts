@@ -2,7 +2,13 @@ import type { Socket } from 'node:net';
 import { dialRedis, loginCommands, readyEvent } from './redis-socket.ts';
 import { describeTarget, type RedisTarget } from './redis-url.ts';
 import { encodeCommands } from './resp-encoder.ts';
-import { RedisErrorReply, type Reply, RespParser, type StringEncoding } from './resp-parser.ts';
+import {
+  RedisErrorReply,
+  type Reply,
+  type ReplyBudget,
+  RespParser,
+  type StringEncoding,
+} from './resp-parser.ts';
 
 // One pipelined connection to Redis. Requests are written back to back without waiting for
 // answers, and Redis answers in the same order, so a FIFO of callbacks pairs each batch of
@@ -18,11 +24,27 @@ export class RedisUnavailableError extends Error {
   }
 }
 
-export type RepliesCallback = (error: RedisUnavailableError | null, replies: Reply[]) => void;
+/** The replies to one request came to more than it may take: HTTP 400, nothing of them kept. */
+export class RepliesTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(
+      `ERR the replies to this request come to more than the gateway's ${Math.round(limit / (1024 * 1024))} MB limit; ask for less in one request (fewer keys, a smaller range)`,
+    );
+    this.name = 'RepliesTooLargeError';
+  }
+}
+
+export type RepliesCallback = (
+  error: RedisUnavailableError | RepliesTooLargeError | null,
+  replies: Reply[],
+) => void;
 
 interface Pending {
   count: number;
+  received: number;
   encoding: StringEncoding;
+  budget: ReplyBudget | null;
+  limit: number;
   replies: Reply[];
   done: RepliesCallback;
 }
@@ -53,6 +75,7 @@ export class RedisConnection {
     this.parser = new RespParser(
       (reply) => this.deliver(reply),
       () => this.queue[this.head]?.encoding ?? 'utf8',
+      () => this.queue[this.head]?.budget ?? null,
     );
   }
 
@@ -61,14 +84,25 @@ export class RedisConnection {
     return this.queue.length - this.head;
   }
 
-  /** Sends `payload` (RESP text holding `count` commands); `done` gets their `count` replies. */
-  send(payload: string, count: number, encoding: StringEncoding, done: RepliesCallback): void {
+  /**
+   * Sends `payload` (RESP text holding `count` commands); `done` gets their `count` replies, or
+   * RepliesTooLargeError once they come to more than `maxReplyBytes` (0: no limit) as Redis sends
+   * them. That is checked as they arrive, so a request for gigabytes never holds more than that.
+   */
+  send(
+    payload: string,
+    count: number,
+    encoding: StringEncoding,
+    done: RepliesCallback,
+    maxReplyBytes = 0,
+  ): void {
     if (this.closed) {
       done(new RedisUnavailableError('the gateway is shutting down'), []);
       return;
     }
     if (!this.socket) this.open();
-    this.queue.push({ count, encoding, replies: [], done });
+    const budget = maxReplyBytes > 0 ? { left: maxReplyBytes, exceeded: false } : null;
+    this.queue.push({ count, received: 0, encoding, budget, limit: maxReplyBytes, replies: [], done });
     this.outgoing += payload;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -114,7 +148,9 @@ export class RedisConnection {
         this.parser.feed(chunk);
       } catch (error) {
         socket.destroy(error as Error);
+        return;
       }
+      this.cutOffIfTooLarge(socket);
     });
     socket.on('error', (error) => {
       this.lastError = error;
@@ -143,7 +179,10 @@ export class RedisConnection {
     const socket = this.socket!;
     this.queue.splice(this.head, 0, {
       count: commands.length,
+      received: 0,
       encoding: 'utf8',
+      budget: null,
+      limit: 0,
       replies: [],
       done: (error, replies) => {
         const refused = replies.find((r) => r instanceof RedisErrorReply);
@@ -153,6 +192,22 @@ export class RedisConnection {
       },
     });
     this.outgoing = encodeCommands(commands) + this.outgoing;
+  }
+
+  /**
+   * A request past its reply limit that is alone on the connection is answered at once and the
+   * connection dropped, so Redis stops sending the rest (gigabytes, for a pipeline of GETs of a
+   * large value). With other requests behind it, the rest is skipped as it arrives instead.
+   */
+  private cutOffIfTooLarge(socket: Socket): void {
+    const pending = this.queue[this.head];
+    if (!pending?.budget?.exceeded || this.inFlight !== 1 || this.socket !== socket) return;
+    this.socket = null;
+    this.parser.reset();
+    socket.destroy();
+    this.queue.length = 0;
+    this.head = 0;
+    pending.done(new RepliesTooLargeError(pending.limit), []);
   }
 
   /**
@@ -170,8 +225,10 @@ export class RedisConnection {
   private deliver(reply: Reply): void {
     const pending = this.queue[this.head];
     if (!pending) throw new Error('Redis sent a reply nobody asked for');
-    pending.replies.push(reply);
-    if (pending.replies.length < pending.count) return;
+    pending.received++;
+    if (pending.budget?.exceeded) pending.replies.length = 0;
+    else pending.replies.push(reply);
+    if (pending.received < pending.count) return;
     this.queue[this.head++] = undefined as unknown as Pending;
     // Reclaim the consumed front: for free whenever the queue runs dry, else now and then.
     if (this.head === this.queue.length) {
@@ -181,7 +238,8 @@ export class RedisConnection {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
-    pending.done(null, pending.replies);
+    if (pending.budget?.exceeded) pending.done(new RepliesTooLargeError(pending.limit), []);
+    else pending.done(null, pending.replies);
   }
 
   private failAll(error: RedisUnavailableError): void {

@@ -4,6 +4,7 @@ import {
   BigIntegerReply,
   RedisErrorReply,
   type Reply,
+  type ReplyBudget,
   RespParser,
   type StringEncoding,
 } from './resp-parser.ts';
@@ -154,5 +155,39 @@ describe('RespParser', () => {
   it('rejects bytes that are not RESP', () => {
     expect(() => parseAll([Buffer.from('?what\r\n')])).toThrow(/not a RESP2 reply/);
     expect(() => parseAll([Buffer.from(':12a\r\n')])).toThrow(/bad number/);
+  });
+});
+
+describe('a budget for the replies of one request', () => {
+  /** Feeds `stream` cut every `cut` bytes; replies 1..n share `budget`, later ones are free. */
+  function parse(stream: Buffer, cut: number, budget: ReplyBudget, bounded: number): Reply[] {
+    const replies: Reply[] = [];
+    const parser = new RespParser(
+      (reply) => replies.push(reply),
+      () => 'utf8',
+      () => (replies.length < bounded ? budget : null),
+    );
+    for (let at = 0; at < stream.length; at += cut) parser.feed(stream.subarray(at, at + cut));
+    return replies;
+  }
+
+  it('skips what goes past it, large strings and long arrays, and the replies after it still parse', () => {
+    const big = `$${100_000}\r\n${'x'.repeat(100_000)}\r\n`;
+    const many = `*3000\r\n${'$2\r\nab\r\n'.repeat(3000)}`;
+    const stream = Buffer.from(`$2\r\nok\r\n${big}${many}${big}:7\r\n$4\r\nnext\r\n`);
+    for (const cut of [1, 7, 4096, stream.length]) {
+      const budget = { left: 1_000, exceeded: false };
+      const replies = parse(stream, cut, budget, 4);
+      expect(budget.exceeded, `cut ${cut}`).toBe(true);
+      // The first fits; the three past the budget stand as nulls; the rest are another request's.
+      expect(replies, `cut ${cut}`).toEqual(['ok', null, null, null, 7, 'next']);
+    }
+  });
+
+  it('leaves replies within it alone', () => {
+    const stream = Buffer.from('*2\r\n$1\r\na\r\n:1\r\n$3\r\nabc\r\n');
+    const budget = { left: 1_000, exceeded: false };
+    expect(parse(stream, 3, budget, 2)).toEqual([['a', 1], 'abc']);
+    expect(budget).toEqual({ left: 1_000 - stream.length, exceeded: false });
   });
 });

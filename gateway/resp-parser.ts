@@ -37,6 +37,19 @@ interface OpenArray {
   remaining: number;
 }
 
+/**
+ * What the replies to one request may still take, in bytes as Redis sends them. Shared by all the
+ * top-level replies of that request; once `left` goes below zero, `exceeded` is set and the rest
+ * of those replies is skipped as it arrives instead of being gathered and decoded.
+ */
+export interface ReplyBudget {
+  left: number;
+  exceeded: boolean;
+}
+
+/** Stands for a top-level reply skipped because its request's budget was exceeded. */
+export const SKIPPED: Reply = null;
+
 const CR = 13;
 // RESP2's type bytes: + - : $ *
 const SIMPLE_STRING = 0x2b;
@@ -57,14 +70,21 @@ export class RespParser {
   private encoding: StringEncoding = 'utf8';
   /** Bumped by reset(), so a reset from inside onReply stops the parse of the current chunk. */
   private generation = 0;
+  private budget: ReplyBudget | null = null;
+  /** True while the current top-level reply is being skipped. */
+  private skipping = false;
+  /** Bytes of a skipped bulk string still to come, dropped from the front of the next chunks. */
+  private skipBytes = 0;
 
   /**
    * @param onReply called once per complete top-level reply, in order
    * @param encodingOfNext asked at the start of each top-level reply how to decode its strings
+   * @param budgetOfNext asked at the start of each top-level reply what it may take, if bounded
    */
   constructor(
     private readonly onReply: (reply: Reply) => void,
     private readonly encodingOfNext: () => StringEncoding,
+    private readonly budgetOfNext: () => ReplyBudget | null = () => null,
   ) {}
 
   /** Drops partial input, e.g. after the connection it came from was lost. */
@@ -76,9 +96,20 @@ export class RespParser {
     this.heldBytes = 0;
     this.neededBytes = 0;
     this.stack.length = 0;
+    this.budget = null;
+    this.skipping = false;
+    this.skipBytes = 0;
   }
 
   feed(chunk: Buffer): void {
+    if (this.skipBytes > 0) {
+      if (chunk.length <= this.skipBytes) {
+        this.skipBytes -= chunk.length;
+        return;
+      }
+      chunk = chunk.subarray(this.skipBytes);
+      this.skipBytes = 0;
+    }
     if (this.neededBytes > 0) {
       this.held.push(chunk);
       this.heldBytes += chunk.length;
@@ -101,13 +132,18 @@ export class RespParser {
     const end = buffer.length;
     const generation = this.generation;
     while (this.offset < end) {
-      if (this.stack.length === 0) this.encoding = this.encodingOfNext();
+      if (this.stack.length === 0) {
+        this.encoding = this.encodingOfNext();
+        this.budget = this.budgetOfNext();
+        this.skipping = this.budget?.exceeded === true;
+      }
       const start = this.offset;
       const value = this.element(buffer, start, end);
       if (value === INCOMPLETE) {
         this.holdFrom(start);
         return;
       }
+      if (this.budget !== null) this.spend(this.offset - start);
       if (value === OPENED) continue;
       this.complete(value);
       if (this.generation !== generation) return;
@@ -116,16 +152,33 @@ export class RespParser {
     this.offset = 0;
   }
 
+  /** Counts `bytes` against the budget; past it, the rest of this reply is skipped. */
+  private spend(bytes: number): void {
+    const budget = this.budget!;
+    budget.left -= bytes;
+    if (budget.left < 0) this.startSkipping();
+  }
+
+  private startSkipping(): void {
+    if (this.skipping) return;
+    this.budget!.exceeded = true;
+    this.skipping = true;
+    // What was gathered of this reply goes now, not when its last element arrives.
+    for (const open of this.stack) open.items = [];
+  }
+
   /** Attaches a finished value to its parent array, closing every array it completes. */
   private complete(value: Reply): void {
     let current = value;
     for (;;) {
       const parent = this.stack[this.stack.length - 1];
       if (!parent) {
-        this.onReply(current);
+        const skipped = this.skipping;
+        this.skipping = false;
+        this.onReply(skipped ? SKIPPED : current);
         return;
       }
-      parent.items.push(current);
+      if (!this.skipping) parent.items.push(current);
       if (--parent.remaining > 0) return;
       this.stack.pop();
       current = parent.items;
@@ -177,6 +230,14 @@ export class RespParser {
         }
         const dataStart = lineEnd + 2;
         const dataEnd = dataStart + length;
+        // Over budget already from its header: skipped before a byte of it is gathered.
+        if (this.budget !== null && dataEnd + 2 - start > this.budget.left) this.startSkipping();
+        if (this.skipping) {
+          // Skipped strings are dropped as they arrive, never held.
+          this.offset = Math.min(end, dataEnd + 2);
+          this.skipBytes = dataEnd + 2 - this.offset;
+          return SKIPPED;
+        }
         if (dataEnd + 2 > end) return INCOMPLETE;
         this.offset = dataEnd + 2;
         return buffer.toString(this.encoding, dataStart, dataEnd);

@@ -1,7 +1,7 @@
 import type { Role } from './auth.ts';
 import { asCommand, type Command } from './command-body.ts';
 import { refusalFor } from './command-rules.ts';
-import type { RepliesCallback } from './redis-connection.ts';
+import { type RepliesCallback, RepliesTooLargeError } from './redis-connection.ts';
 import type { RedisPool } from './redis-pool.ts';
 import { errorJson, replyToJson, resultOrError } from './reply-json.ts';
 import { appendCommand } from './resp-encoder.ts';
@@ -26,6 +26,8 @@ export interface RunContext {
   encoding: StringEncoding;
   /** Refused commands the operator allowed for the read-write token (command-rules.ts). */
   allowed: ReadonlySet<string>;
+  /** What the replies to one request may come to, in bytes as Redis sends them. */
+  maxReplyBytes: number;
 }
 
 const MULTI = appendCommand('', ['MULTI']);
@@ -48,6 +50,7 @@ export function runSingle(context: RunContext, body: unknown, answer: Answered):
       if (reply instanceof RedisErrorReply) answer({ status: 400, body: errorJson(reply.message) });
       else answer({ status: 200, body: `{"result":${replyToJson(reply, encoding)}}` });
     }),
+    context.maxReplyBytes,
   );
 }
 
@@ -80,7 +83,12 @@ export function runPipeline(context: RunContext, list: unknown[], answer: Answer
     finish([]);
     return;
   }
-  pool.pick().send(payload, sent, encoding, guarded(answer, finish));
+  pool.pick().send(payload, sent, encoding, guarded(answer, finish), context.maxReplyBytes);
+}
+
+/** Too much asked for is the caller's to fix (400); Redis out of reach is not (500). */
+function statusOf(error: Error): number {
+  return error instanceof RepliesTooLargeError ? 400 : 500;
 }
 
 function refusalIn(context: RunContext, command: Command) {
@@ -95,7 +103,7 @@ function refusalIn(context: RunContext, command: Command) {
 function guarded(answer: Answered, use: (replies: Reply[]) => void): RepliesCallback {
   return (error, replies) => {
     if (error) {
-      answer({ status: 500, body: errorJson(error.message) });
+      answer({ status: statusOf(error), body: errorJson(error.message) });
       return;
     }
     try {
@@ -125,12 +133,16 @@ export async function runMultiExec(context: RunContext, list: unknown[]): Promis
   const replies = await pool.withDedicated(
     (connection) =>
       new Promise<Reply[] | Error>((resolve) => {
-        connection.send(payload, commands.length + 2, encoding, (error, replies) =>
-          resolve(error ?? replies),
+        connection.send(
+          payload,
+          commands.length + 2,
+          encoding,
+          (error, replies) => resolve(error ?? replies),
+          context.maxReplyBytes,
         );
       }),
   );
-  if (replies instanceof Error) return { status: 500, body: errorJson(replies.message) };
+  if (replies instanceof Error) return { status: statusOf(replies), body: errorJson(replies.message) };
 
   const exec = replies[replies.length - 1]!;
   if (exec instanceof RedisErrorReply) {

@@ -27,6 +27,11 @@ export interface GatewayOptions {
   host?: string;
   /** Request bodies above this get 413. Upstash's own limit is 1 MB by default. */
   maxBodyBytes?: number;
+  /**
+   * The replies to one request may come to this many bytes (as Redis sends them, default 64 MB);
+   * past it the request gets 400 and what was read of them is dropped.
+   */
+  maxReplyBytes?: number;
   /** Shared pipelined connections to Redis. */
   redisConnections?: number;
   /** Silence from Redis, with answers owed, after which requests get 500 (default 30 s). */
@@ -53,6 +58,7 @@ export interface Gateway {
 
 const PING = appendCommand('', ['PING']);
 const DEFAULT_MAX_BODY = 1024 * 1024;
+const DEFAULT_MAX_REPLY = 64 * 1024 * 1024;
 /** Past this a too-large body is cut off rather than read to the end to answer 413 politely. */
 const DISCARD_LIMIT = 16 * 1024 * 1024;
 
@@ -68,6 +74,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
   });
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxReplyBytes = options.maxReplyBytes ?? DEFAULT_MAX_REPLY;
   const subscriptions = new Subscriptions(target, {
     ...DEFAULT_SUBSCRIPTION_LIMITS,
     maxPerToken: options.maxSubscriptionsPerToken ?? DEFAULT_SUBSCRIPTION_LIMITS.maxPerToken,
@@ -148,7 +155,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res: ServerResponse,
   ): void {
     const answer = (a: Answer) => send(res, a);
-    const context: RunContext = { pool, role, encoding, allowed };
+    const context: RunContext = { pool, role, encoding, allowed, maxReplyBytes };
     try {
       if (path === '/' || path === '') {
         if (method !== 'POST') {

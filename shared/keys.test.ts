@@ -21,6 +21,8 @@ describe('key schema', () => {
     expect(keys.ipMinutes('a', '10.0.0.1')).toBe('ip-minutes_a_10.0.0.1');
     expect(keys.ipHours('a', '10.0.0.1')).toBe('ip-hours_a_10.0.0.1');
     expect(keys.webhookSeen('msg_1')).toBe('webhook-seen_msg_1');
+    expect(keys.webhookSeen('m+/=*%')).toBe('webhook-seen_m%2B%2F%3D%2A%25');
+    expect(parseKey(keys.webhookSeen('m+/=*%'))).toEqual({ kind: 'webhook-seen', id: 'm+/=*%' });
     expect(keys.groupStaging('dc1', 'abc')).toBe('group-staging_abc_dc1');
     expect(keys.groupDigest('dc1')).toBe('group-digest_dc1');
     expect(keys.groupSummary('edge-1', 'dc_1')).toBe('group-summary_edge-1_dc_1');

@@ -67,12 +67,30 @@ export function keySchema(prefix = ''): KeySchema {
     ipMinuteBlock: (agent, ip, slot) => k(`ip-minute-block_${agent}_${ip}_${slot}`),
     ipHourBlock: (agent, ip, slot) => k(`ip-hour-block_${agent}_${ip}_${slot}`),
     configChannel: () => k('config-changed'),
-    webhookSeen: (id) => k(`webhook-seen_${id}`),
+    webhookSeen: (id) => k(`webhook-seen_${keyPart(id)}`),
     groupStaging: (group, token) => k(`group-staging_${token}_${group}`),
     groupDigest: (group) => k(`group-digest_${group}`),
     groupSummary: (agent, group) => k(`group-summary_${agent}_${group}`),
     agentSummary: (agent) => k(`agent-summary_${agent}`),
   };
+}
+
+/**
+ * A part from outside (a webhook id) made safe for a key: letters, digits and `._:-` kept, every
+ * other byte percent-encoded, so no glob character (`*?[]\`) or key separator comes from a sender.
+ */
+function keyPart(text: string): string {
+  return text.replace(/[^A-Za-z0-9._:-]/g, (c) =>
+    [...new TextEncoder().encode(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+function fromKeyPart(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }
 
 /** The SCAN pattern that matches every `ip_{agent}_*` key of one agent. */
@@ -146,7 +164,10 @@ export function parseKey(key: string, prefix = ''): ParsedKey | null {
   const singleKind = single[head];
   if (singleKind) {
     if (singleKind === 'group') return { kind: 'group', group: tail };
-    if (singleKind === 'webhook-seen') return { kind: 'webhook-seen', id: tail };
+    if (singleKind === 'webhook-seen') {
+      const id = fromKeyPart(tail);
+      return id === null ? null : { kind: 'webhook-seen', id };
+    }
     if (singleKind === 'group-digest') return { kind: 'group-digest', group: tail };
     return { kind: singleKind, agent: tail } as ParsedKey;
   }

@@ -1,6 +1,6 @@
 import type { HistoryPoint } from '../../shared/schema.ts';
 import { HISTORY, type HistoryResolution } from '../../shared/store/history.ts';
-import { quantile, roundMs } from './quantiles.ts';
+import { quantile, roundMs } from '../icmp/rtt-stats.ts';
 
 // Per-IP aggregates for the graphs. The current minute keeps its RTTs (a handful per IP), so its
 // quantiles are exact. The current hour keeps a log-scale histogram instead of every RTT (a fixed

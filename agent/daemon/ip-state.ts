@@ -1,6 +1,6 @@
 import type { IpStatus } from '../../shared/schema.ts';
+import { roundMs } from '../icmp/rtt-stats.ts';
 import type { TargetResult } from '../icmp/types.ts';
-import { roundMs } from './quantiles.ts';
 
 // What the agent knows about each IP it probes: cumulative counts and RTT statistics since the
 // `ip_{agent}_{ip}` key was created, the last error, and the recent samples behind the loss over

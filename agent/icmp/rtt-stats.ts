@@ -1,5 +1,6 @@
 // Summary statistics of round-trip times, as fping and ping report them (mdev is ping's: the
-// population standard deviation), plus a median and p95 by linear interpolation.
+// population standard deviation), plus a median and p95 by linear interpolation. The agent's
+// history buckets take their quantiles and rounding from here too.
 
 export interface RttStats {
   min: number;
@@ -10,11 +11,20 @@ export interface RttStats {
   mdev: number;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+/** The q-quantile (0..1) of ascending values, linearly interpolated; null for none. */
+export function quantile(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const position = (sorted.length - 1) * q;
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  const a = sorted[low]!;
+  const b = sorted[high]!;
+  return a + (b - a) * (position - low);
+}
+
+/** Rounds an RTT to microseconds: more digits only make the stored JSON longer. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /** Null when there is no sample. */
@@ -32,8 +42,8 @@ export function rttStats(samples: readonly number[]): RttStats | null {
     min: sorted[0]!,
     avg,
     max: sorted[sorted.length - 1]!,
-    p50: quantile(sorted, 0.5),
-    p95: quantile(sorted, 0.95),
+    p50: quantile(sorted, 0.5)!,
+    p95: quantile(sorted, 0.95)!,
     mdev: Math.sqrt(Math.max(0, squares / sorted.length - avg * avg)),
   };
 }

@@ -105,6 +105,24 @@ describe('POST /v1/webhooks/groups/{group}', () => {
     expect(await api.backend.redis.ttl(keys.webhookSeen('once'))).toBeGreaterThan(300);
   });
 
+  it('accepts any visible ASCII in the id (Standard Webhooks does not restrict it), replay-protected as any id', async () => {
+    const body = JSON.stringify({ ips: ['198.18.0.1'] });
+    for (const id of ['msg_2K+pB/gL==', 'a*b?[c]\\d%41', 'x'.repeat(128)]) {
+      const res = await api.webhook(path, body, { id });
+      expect(res.status, id).toBe(200);
+      expect((await api.webhook(path, body, { id })).status, id).toBe(409);
+      // The id is kept under a key with no glob or separator surprises in it.
+      const key = keys.webhookSeen(id);
+      expect(key).toMatch(/^webhook-seen_[A-Za-z0-9._:%-]+$/);
+      expect(await api.backend.redis.ttl(key)).toBeGreaterThan(300);
+    }
+    for (const id of ['has space', 'x'.repeat(129), 'caf\u00e9']) {
+      const res = await api.webhook(path, body, { id });
+      expect(res.status, id).toBe(400);
+      expect(res.body.error.message).toContain('webhook-id');
+    }
+  });
+
   it('refuses bad signatures, old or future timestamps and missing headers with 401, changing nothing', async () => {
     const body = JSON.stringify({ ips: ['198.18.0.1'] });
     const before = await snapshot(api.backend);

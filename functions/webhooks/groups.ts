@@ -10,6 +10,7 @@ import {
   TOLERANCE_SECONDS,
   verifySignature,
   WEBHOOK_ID_PATTERN,
+  WEBHOOK_ID_RULE,
   WEBHOOK_TIMESTAMP_PATTERN,
 } from './signature.ts';
 
@@ -34,7 +35,7 @@ webhooks.openapi(
         // Formats checked here so the description says them; absent headers are a 401 (below).
         'webhook-id': z
           .string()
-          .regex(WEBHOOK_ID_PATTERN, 'must be 1-128 letters, digits, ".", "_", ":" or "-"')
+          .regex(WEBHOOK_ID_PATTERN, WEBHOOK_ID_RULE)
           .optional()
           .openapi({ example: 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W' }),
         'webhook-timestamp': z

@@ -8,7 +8,12 @@ import { apiError } from '../errors.ts';
 export const TOLERANCE_SECONDS = 5 * 60;
 
 /** What a webhook-id may be: 1-128 letters, digits, ".", "_", ":" or "-". */
-export const WEBHOOK_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * Standard Webhooks leaves the id's characters open (senders use base64 ids with `+`, `/`, `=`);
+ * any visible ASCII is taken, up to a bound, and the replay key encodes it.
+ */
+export const WEBHOOK_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
+export const WEBHOOK_ID_RULE = 'must be 1-128 visible ASCII characters (no spaces)';
 /** webhook-timestamp: Unix seconds. */
 export const WEBHOOK_TIMESTAMP_PATTERN = /^[0-9]{1,12}$/;
 
@@ -77,7 +82,7 @@ export async function verifySignature(
     });
   }
   if (!WEBHOOK_ID_PATTERN.test(id!)) {
-    throw apiError(400, 'invalid_request', 'webhook-id must be 1-128 letters, digits, ".", "_", ":" or "-"');
+    throw apiError(400, 'invalid_request', `webhook-id ${WEBHOOK_ID_RULE}`);
   }
   if (!WEBHOOK_TIMESTAMP_PATTERN.test(timestamp!)) {
     throw apiError(

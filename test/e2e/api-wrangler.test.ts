@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -58,6 +59,18 @@ async function http(method: string, path: string, body?: unknown, token = API_TO
   });
   // biome-ignore lint/suspicious/noExplicitAny: answers are read field by field
   return { status: res.status, body: (await res.json()) as any };
+}
+
+/** A request fetch will not send (TRACE), over a connection of its own. */
+function rawRequest(method: string, path: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; allow: string | undefined }>((done, fail) => {
+    const req = httpRequest(`${api.url}${path}`, { method, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => done({ status: res.statusCode ?? 0, allow: res.headers.allow }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
 }
 
 async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
@@ -201,5 +214,37 @@ describeLab('API on wrangler dev with a real agent in the network lab', () => {
       lab.targets[0],
       lab.targets[2],
     ]);
+  });
+  it('authenticates before reading a body and routes before checking its type, on the Workers runtime', async () => {
+    const notUtf8 = new Uint8Array([0xff, 0xfe]);
+    for (const [auth, status] of [
+      [{}, 401],
+      [{ authorization: 'Bearer nope' }, 401],
+      [{ authorization: `Bearer ${READ_TOKEN}` }, 403],
+      [{ authorization: `Bearer ${API_TOKEN}` }, 400],
+    ] as const) {
+      const res = await fetch(`${api.url}/v1/groups/e2e-order`, {
+        method: 'PUT',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: notUtf8,
+      });
+      expect(res.status, JSON.stringify(auth)).toBe(status);
+      await res.body?.cancel();
+    }
+    // A method the path does not have: 405 with Allow, whatever the Content-Type. TRACE goes out
+    // through node:http, as fetch refuses to send it.
+    for (const type of [undefined, 'application/json']) {
+      const trace = await rawRequest('TRACE', '/v1/health', type ? { 'content-type': type } : {});
+      expect(trace.status).toBe(405);
+      expect(trace.allow).toBe('GET, HEAD');
+      const post = await fetch(`${api.url}/v1/groups`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_TOKEN}`, ...(type ? { 'content-type': type } : {}) },
+        body: '{}',
+      });
+      expect(post.status).toBe(405);
+      expect(post.headers.get('allow')).toBe('GET, HEAD');
+      await post.body?.cancel();
+    }
   });
 });

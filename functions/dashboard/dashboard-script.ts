@@ -55,12 +55,38 @@ async function loadOverview() {
   }
 }
 
+// The check's verdict, 200 or 412 alike, for where the faults likely are; null when there is none.
+async function verdictOf(group) {
+  try {
+    const response = await fetch('/v1/check?group=' + encodeURIComponent(group), { headers: { authorization: 'Bearer ' + state.token } });
+    return response.status === 200 || response.status === 412 ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function causeMark(cause) {
+  return cause === 'agent' || cause === 'target' ? ' <small class="cause">likely the ' + cause + '</small>' : '';
+}
+
 async function loadReport() {
   document.querySelectorAll('#groups button').forEach((b) => b.classList.toggle('on', b.dataset.group === state.group));
-  const report = await api('/v1/groups/' + encodeURIComponent(state.group) + '/report');
+  // The report's first page: the IPs some agent's summary shows in trouble come first.
+  const [report, verdict] = await Promise.all([
+    api('/v1/groups/' + encodeURIComponent(state.group) + '/report'),
+    verdictOf(state.group),
+  ]);
+  const causes = new Map();
+  for (const f of (verdict && verdict.failing) || []) if (f.agent && f.ip) causes.set(f.agent + ' ' + f.ip, f.likely_cause);
   const agents = report.agents.map((a) => a.name);
   let html = '<h2>' + esc(report.group) + '</h2>';
   if (agents.length === 0) html += '<p><small>No agent has a job probing this group.</small></p>';
+  if (verdict && verdict.diagnosis && verdict.diagnosis.length > 0) {
+    html += '<ul class="diagnosis">' + verdict.diagnosis.map((d) => '<li>' + esc(d) + '</li>').join('') + '</ul>';
+  }
+  if (report.total > report.ips.length) {
+    html += '<p><small>' + report.ips.length + ' of ' + report.total + ' IPs, those in trouble first.</small></p>';
+  }
   html += '<table><thead><tr><th>IP</th>' + agents.map((a) => '<th>' + esc(a) + '</th>').join('') + '</tr></thead><tbody>';
   for (const row of report.ips) {
     html += '<tr><td><code>' + esc(row.ip) + '</code></td>';
@@ -69,7 +95,7 @@ async function loadReport() {
       if (!m) { html += '<td class="cell none">no data</td>'; continue; }
       html += '<td class="cell" data-agent="' + esc(agent) + '" data-ip="' + esc(row.ip) + '" title="' + esc(m.err || 'answered') +
         '"><span class="dot" style="background:' + lossColor(m.loss) + '"></span>' + fmtMs(m.rtt_ms) +
-        ' <small>' + fmtLoss(m.loss) + ' loss, ' + fmtAge(m.age_s) + ' ago</small></td>';
+        ' <small>' + fmtLoss(m.loss) + ' loss, ' + fmtAge(m.age_s) + ' ago</small>' + causeMark(causes.get(agent + ' ' + row.ip)) + '</td>';
     }
     html += '</tr>';
   }

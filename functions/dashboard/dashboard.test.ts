@@ -93,6 +93,26 @@ describe.skipIf(!hasChromium)('dashboard', () => {
     await page.close();
   });
 
+  it('marks where the check says the fault likely is', async () => {
+    // edge1 loses to 9 of its 10 targets across its groups: its own link.
+    const store = createStore(harness.backend.redis);
+    const rollup = { computed_at: new Date().toISOString(), targets: 10, lossy: 9 };
+    await harness.backend.redis.set(store.keys.agentSummary('edge1'), JSON.stringify(rollup));
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/dashboard`);
+    await page.fill('#token', TOKENS.read);
+    await page.click('#token-form button');
+    await page.waitForSelector('#report ul.diagnosis');
+    expect(await page.textContent('#report ul.diagnosis')).toBe(
+      'edge1 loses to 90% of its 10 targets: its own link',
+    );
+    const cells = await page.locator('#report td.cell').allTextContents();
+    expect(cells[1]).toContain('likely the agent');
+    expect(cells[0]).not.toContain('likely');
+    await harness.backend.redis.del(store.keys.agentSummary('edge1'));
+    await page.close();
+  });
+
   it('says so when the token is wrong', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/dashboard`);

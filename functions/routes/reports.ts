@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { HISTORY } from '../../shared/store.ts';
+import { membershipDigest } from '../../shared/summary/membership-digest.ts';
+import { pageSize, reportOrder } from '../check/report-order.ts';
 import { measure } from '../check/verdict.ts';
 import { storeOf } from '../env.ts';
 import { pathIp } from '../ip-input.ts';
@@ -96,13 +98,36 @@ reports.openapi(
     path: '/groups/{group}/report',
     tags,
     security,
-    summary: "Every agent's view of every IP of the group",
-    request: { params: groupParams },
+    summary: "Every agent's view of the group's IPs, a page at a time, troubled IPs first",
+    request: {
+      params: groupParams,
+      query: z.strictObject({
+        cursor: z
+          .string()
+          .regex(/^[0-9]{1,6}$/, 'must be a cursor from a previous page')
+          .transform(Number)
+          .optional()
+          .openapi({ type: 'string', description: 'from the previous page; absent for the first' }),
+        limit: queryInteger(1, 5_000)
+          .optional()
+          .openapi({
+            description: 'IPs per page, default 500; lowered so a page holds at most 6,000 (agent, IP) cells',
+          }),
+      }),
+    },
     responses: {
       200: json(
         z.object({
           group: z.string(),
           agents: z.array(z.object({ name: z.string(), online: z.boolean(), jobs: z.array(z.string()) })),
+          total: z.number().openapi({ description: "the group's IP count" }),
+          troubled: z
+            .number()
+            .openapi({ description: "IPs some agent's summary shows in trouble; they come first" }),
+          cursor: z
+            .string()
+            .nullable()
+            .openapi({ description: 'pass back for the next page; null on the last' }),
           ips: z.array(
             z.object({
               ip: z.string(),
@@ -127,19 +152,36 @@ reports.openapi(
   }),
   async (c) => {
     const { group } = c.req.valid('param');
-    const view = await storeOf(c).groupView.read(group);
+    const query = c.req.valid('query');
+    const offset = query.cursor ?? 0;
+    let total = 0;
+    let troubled = 0;
+    let next: string | null = null;
+    // The page is chosen once the summaries are read, so its statuses still go in the third trip.
+    const view = await storeOf(c).groupView.read(group, {}, (members, summaries, agentCount) => {
+      const ordered = reportOrder(members, summaries, membershipDigest(members));
+      const size = pageSize(query.limit ?? 500, agentCount);
+      total = members.length;
+      troubled = ordered.troubled;
+      next = offset + size < members.length ? String(offset + size) : null;
+      return ordered.order.slice(offset, offset + size);
+    });
     if (!view) throw noGroup(group);
     const now = Date.now();
+    const since = new Map<string, number>();
+    for (const [agent, summary] of view.summaries ?? []) {
+      if (summary.digest === view.digest) since.set(agent, Date.parse(summary.computed_at));
+    }
     const ips = view.ips.map((ip) => ({
       ip,
       agents: Object.fromEntries(
         view.agents.map((a) => {
           const status = view.statuses.get(a.name)?.get(ip);
-          return [a.name, status ? { ...measure(status, now), err: status.err } : null];
+          return [a.name, status ? { ...measure(status, now, since.get(a.name)), err: status.err } : null];
         }),
       ),
     }));
-    return c.json({ group, agents: view.agents, ips }, 200);
+    return c.json({ group, agents: view.agents, total, troubled, cursor: next, ips }, 200);
   },
 );
 

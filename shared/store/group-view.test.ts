@@ -122,3 +122,21 @@ describe('groupView.readSummaries', () => {
     expect(await digest()).toBeNull();
   });
 });
+
+describe('groupView.read of one page', () => {
+  it('reads the statuses of the chosen members of a 65,536-IP group in three round trips', async () => {
+    const members = ips(65_536);
+    await t.store.groups.replace('big', members);
+    for (const a of ['a0', 'a1', 'a2']) await agentWithJob(a, ['big']);
+    const page = [...members].sort().slice(100, 600);
+    await writeStatuses('a1', page);
+    const view = (await t.store.groupView.read('big', {}, (all, _summaries, agents) => {
+      expect(agents).toBe(3);
+      return all.slice(100, 600);
+    }))!;
+    expect(view.ips).toEqual(page);
+    expect(view.roundTrips).toBe(3);
+    expect(view.memberCount).toBe(65_536);
+    expect(view.statuses.get('a1')!.size).toBe(500);
+  });
+});

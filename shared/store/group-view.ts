@@ -68,7 +68,11 @@ export interface SummaryRead {
 }
 
 /** Chooses the members whose statuses to read, from all of them and the candidates' summaries. */
-export type MemberSelection = (members: string[], summaries: ReadonlyMap<string, GroupSummary>) => string[];
+export type MemberSelection = (
+  members: string[],
+  summaries: ReadonlyMap<string, GroupSummary>,
+  candidateAgents: number,
+) => string[];
 
 /** Above this many speculative status keys, read the job values first. */
 export const SPECULATIVE_KEY_LIMIT = 3 * KEYS_PER_REQUEST;
@@ -105,7 +109,7 @@ export function groupViewStore({ redis, keys }: StoreContext) {
       if (Number(listed) !== 1 && all.length === 0) return null;
       const candidates = options.agent === undefined ? sortedStrings(registered) : [options.agent];
       if (candidates.length === 0) {
-        const ips = select ? select(all, new Map()) : all;
+        const ips = select ? select(all, new Map(), 0) : all;
         return {
           group,
           ips,
@@ -119,7 +123,7 @@ export function groupViewStore({ redis, keys }: StoreContext) {
 
       const { withJobs, summaries, rollups } = await readAgents(candidates, group);
       const digest = membershipDigest(all);
-      const ips = select ? select(all, summaries) : all;
+      const ips = select ? select(all, summaries, withJobs.length) : all;
       const base = { group, ips, digest, memberCount: all.length, summaries, rollups };
       if (withJobs.length === 0) return { ...base, agents: [], statuses: new Map(), roundTrips: 2 };
 

@@ -108,11 +108,9 @@ reports.openapi(
           .transform(Number)
           .optional()
           .openapi({ type: 'string', description: 'from the previous page; absent for the first' }),
-        limit: queryInteger(1, 5_000)
-          .optional()
-          .openapi({
-            description: 'IPs per page, default 500; lowered so a page holds at most 6,000 (agent, IP) cells',
-          }),
+        limit: queryInteger(1, 5_000).optional().openapi({
+          description: 'IPs per page, default 500; lowered so a page holds at most 6,000 (agent, IP) cells',
+        }),
       }),
     },
     responses: {

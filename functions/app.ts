@@ -13,6 +13,7 @@ import { groups } from './routes/groups.ts';
 import { health } from './routes/health.ts';
 import { jobs } from './routes/jobs.ts';
 import { reports } from './routes/reports.ts';
+import { securePage } from './secure-page.ts';
 import { webhooks } from './webhooks/groups.ts';
 
 // The Worker's Hono app: one sub-app per resource under /v1, bearer auth on everything under /v1
@@ -55,7 +56,7 @@ export function createApp() {
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
-  app.get('/docs', (c) => c.html(docsPage()));
+  app.get('/docs', (c) => securePage(c, docsPage()));
   app.get('/', (c) => c.redirect('/dashboard'));
   return app;
 }

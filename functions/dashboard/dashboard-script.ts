@@ -94,13 +94,15 @@ async function loadReport() {
       const m = row.agents[agent];
       if (!m) { html += '<td class="cell none">no data</td>'; continue; }
       html += '<td class="cell" data-agent="' + esc(agent) + '" data-ip="' + esc(row.ip) + '" title="' + esc(m.err || 'answered') +
-        '"><span class="dot" style="background:' + lossColor(m.loss) + '"></span>' + fmtMs(m.rtt_ms) +
+        '"><span class="dot" data-color="' + lossColor(m.loss) + '"></span>' + fmtMs(m.rtt_ms) +
         ' <small>' + fmtLoss(m.loss) + ' loss, ' + fmtAge(m.age_s) + ' ago</small>' + causeMark(causes.get(agent + ' ' + row.ip)) + '</td>';
     }
     html += '</tr>';
   }
   html += '</tbody></table>';
   $('#report').innerHTML = html;
+  // Set through the DOM: the page's Content-Security-Policy refuses style attributes in markup.
+  for (const dot of document.querySelectorAll('#report .dot')) dot.style.background = dot.dataset.color;
   if (!state.agent && agents.length > 0 && report.ips.length > 0) {
     state.agent = agents[0];
     state.ip = report.ips[0].ip;

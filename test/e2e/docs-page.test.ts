@@ -24,8 +24,20 @@ describe.skipIf(!hasChromium)('/docs', () => {
     await api?.close();
   });
 
-  it('renders every route of the OpenAPI document, grouped by tag', async () => {
+  it('renders every route of the OpenAPI document, grouped by tag, under its CSP', async () => {
+    const res = await fetch(`${server.url}/docs`);
+    await res.arrayBuffer();
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
     const page = await browser.newPage();
+    await page.addInitScript(() => {
+      const seen: string[] = [];
+      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+      document.addEventListener('securitypolicyviolation', (e) =>
+        seen.push(`${e.violatedDirective} ${e.blockedURI}`),
+      );
+    });
     await page.goto(`${server.url}/docs`);
     await page.waitForSelector('#routes details');
     const summaries = await page.locator('#routes summary').allTextContents();
@@ -36,6 +48,9 @@ describe.skipIf(!hasChromium)('/docs', () => {
     expect(tags).toEqual(
       expect.arrayContaining(['groups', 'jobs', 'agents', 'reports', 'check', 'webhooks', 'Schemas']),
     );
+    expect(
+      await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations),
+    ).toEqual([]);
     await page.close();
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checksum } from './checksum.ts';
-import { encodeEcho, ICMP4, parsePacket, readIpv6 } from './codec.ts';
+import { checksum, onesSum } from './checksum.ts';
+import { encodeEcho, ICMP4, ICMP6, parsePacket, readIpv6, writeEchoHeader } from './codec.ts';
 
 /** An IPv4 header (20 bytes) in front of an ICMP message, as a raw IPv4 socket delivers it. */
 function withIpv4Header(icmp: Uint8Array, ttl = 61): Uint8Array {
@@ -60,6 +60,31 @@ describe('codec', () => {
           const six = new Uint8Array(8 + payload.length);
           encodeEcho({ family: 6, reply, id, seq, payload }, six);
           expect(parsePacket(six, six.length, 6)).toMatchObject({ id, seq, ttl: null, checksumOk: null });
+        },
+      ),
+    );
+  });
+
+  it("writes the engine's packets (header in front of a payload in place, the tail's sum known) as encodeEcho does", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(4 as const, 6 as const),
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.uint8Array({ minLength: 16, maxLength: 300 }),
+        fc.nat(8),
+        (family, id, seq, payload, split) => {
+          const want = new Uint8Array(8 + payload.length);
+          encodeEcho({ family, reply: false, id, seq, payload }, want);
+          // At an offset in a larger buffer with stale bytes in front, as the engine reuses one.
+          const out = new Uint8Array(4 + want.length).fill(0xaa);
+          out.set(payload, 12);
+          const sumFrom = 4 + Math.min(8 + 2 * split, want.length);
+          const known = onesSum(out, sumFrom, out.length);
+          writeEchoHeader(out, 4, out.length, family, false, id, seq, sumFrom, known);
+          expect(out.subarray(4)).toEqual(want);
+          expect(out[4]).toBe(family === 4 ? ICMP4.echoRequest : ICMP6.echoRequest);
+          if (family === 4) expect(checksum(out, 4, out.length)).toBe(0);
         },
       ),
     );

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { formatIp, parseIp } from '../../shared/ip.ts';
-import { finishChecksum, onesSum } from './checksum.ts';
-import { echoReplyOffset, type Family, ICMP4, ICMP6, parsePacket, readIpv4, readIpv6 } from './codec.ts';
+import { onesSum } from './checksum.ts';
+import {
+  echoReplyOffset,
+  type Family,
+  ICMP4,
+  ICMP6,
+  parsePacket,
+  readIpv4,
+  readIpv6,
+  writeEchoHeader,
+} from './codec.ts';
 import { DeadlineQueue } from './deadline-queue.ts';
 import { IcmpSocket } from './icmp-socket.ts';
 import { sipHash24, sipKey } from './siphash.ts';
@@ -353,7 +362,7 @@ class Engine implements ProbeEngine {
   private sendOne(call: Call, target: Target, index: number): 'sent' | 'skipped' | 'retry' {
     const family = target.family;
     const socket = family === 0 ? null : this.sockets[family];
-    if (!socket) {
+    if (family === 0 || !socket) {
       // Not an IP address, or no socket for its family: a probe that could not leave is a loss.
       target.sent++;
       target.unreachable = report(target.unreachable, -1, 'local');
@@ -368,14 +377,6 @@ class Engine implements ProbeEngine {
     const micros = (epochMs - seconds * 1000) * 1000;
     // Byte stores rather than Buffer's write methods: those box their arguments, which at 100k
     // packets a second is a steady stream of garbage.
-    buf[0] = family === 4 ? ICMP4.echoRequest : ICMP6.echoRequest;
-    buf[1] = 0;
-    buf[2] = 0;
-    buf[3] = 0;
-    buf[4] = this.identifier >> 8;
-    buf[5] = this.identifier & 0xff;
-    buf[6] = seq >> 8;
-    buf[7] = seq & 0xff;
     buf[8] = seconds >>> 24;
     buf[9] = (seconds >>> 16) & 0xff;
     buf[10] = (seconds >>> 8) & 0xff;
@@ -385,12 +386,9 @@ class Engine implements ProbeEngine {
     buf[14] = (micros >>> 8) & 0xff;
     buf[15] = micros & 0xff;
     this.writeTag(target, seq, buf);
-    if (family === 4) {
-      // Only the first 24 bytes change between probes; the pad's sum is cached per size.
-      const sum = finishChecksum(onesSum(buf, 0, 24, this.padSum(size)));
-      buf[2] = sum >> 8;
-      buf[3] = sum & 0xff;
-    }
+    // Only the first 24 bytes change between probes; the pad's sum is cached per size.
+    const padSum = family === 4 ? this.padSum(size) : 0;
+    writeEchoHeader(buf, 0, 8 + size, family, false, this.identifier, seq, 24, padSum);
     socket.setTtl(call.options.ttl);
     const sentAtNs = nowNs();
     const error = socket.send(buf, 8 + size, target.ip);
@@ -420,7 +418,7 @@ class Engine implements ProbeEngine {
   }
 
   /**
-   * The tag of the probe whose header and timestamp are in `buf[0..15]`, to `target`: written to
+   * The tag of the probe with sequence `seq` whose timestamp is in `buf[8..15]`, to `target`: written to
    * the payload (`buf[16..23]`, the hash's little-endian bytes) and to `this.tag`.
    */
   private writeTag(target: Target, seq: number, buf: Buffer): void {
@@ -432,8 +430,8 @@ class Engine implements ProbeEngine {
     } else {
       writeV4(target.ip, input);
     }
-    input[n] = buf[4]!;
-    input[n + 1] = buf[5]!;
+    input[n] = this.identifier >> 8;
+    input[n + 1] = this.identifier & 0xff;
     input[n + 2] = seq >> 8;
     input[n + 3] = seq & 0xff;
     for (let i = 8; i < 16; i++) input[n - 4 + i] = buf[i]!;

@@ -11,7 +11,7 @@ their groups' IPs and writes the results. Configured by the environment:
   UPSTASH_REDIS_REST_URL      the Upstash REST endpoint or ping-agent gateway (required)
   UPSTASH_REDIS_REST_TOKEN    its token (required)
   PING_AGENT_NAME             this agent's name (default: the hostname)
-  PING_AGENT_HEARTBEAT_TTL_S  heartbeat expiry, s (default 30)
+  PING_AGENT_HEARTBEAT_TTL_S  heartbeat expiry, s (default 60; refreshed every half of it)
   PING_AGENT_ERR_SPEC         the err-list job's cron (default "*/5 * * * * *")
   PING_AGENT_CLEAN_WINDOW_S   loss-free time before an IP leaves the err list (default 60)
   PING_AGENT_RATE_PPS         global probe budget, packets/s (default 2000)

@@ -103,27 +103,24 @@ describe.skipIf(!hasChromium)('dashboard', () => {
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     const page = await browser.newPage();
     // Installed by the browser, not the page, so the policy under test does not block it.
-    await page.addInitScript(() => {
-      const seen: string[] = [];
-      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-      document.addEventListener('securitypolicyviolation', (e) =>
-        seen.push(`${e.violatedDirective} ${e.blockedURI}`),
-      );
+    await page.addInitScript({
+      content:
+        "window.cspViolations = []; document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));",
     });
     await page.goto(`${server.url}/dashboard`);
     await page.fill('#token', TOKENS.read);
     await page.click('#token-form button');
     await page.waitForSelector('#graph svg');
     // The loss colour of each cell is set by the script, not by a style attribute the policy refuses.
-    const dot = await page.$eval('#report .dot', (el) => getComputedStyle(el).backgroundColor);
+    const dot = await page.evaluate(
+      "getComputedStyle(document.querySelector('#report .dot')).backgroundColor",
+    );
     expect(dot).not.toBe('rgba(0, 0, 0, 0)');
-    expect(
-      await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations),
-    ).toEqual([]);
+    expect(await page.evaluate('window.cspViolations')).toEqual([]);
     await page.close();
   });
 
-  it("marks where the check says the fault likely is", async () => {
+  it('marks where the check says the fault likely is', async () => {
     // edge1 loses to 9 of its 10 targets across its groups: its own link.
     const store = createStore(harness.backend.redis);
     const rollup = { computed_at: new Date().toISOString(), targets: 10, lossy: 9 };
@@ -133,7 +130,9 @@ describe.skipIf(!hasChromium)('dashboard', () => {
     await page.fill('#token', TOKENS.read);
     await page.click('#token-form button');
     await page.waitForSelector('#report ul.diagnosis');
-    expect(await page.textContent('#report ul.diagnosis')).toBe('edge1 loses to 90% of its 10 targets: its own link');
+    expect(await page.textContent('#report ul.diagnosis')).toBe(
+      'edge1 loses to 90% of its 10 targets: its own link',
+    );
     const cells = await page.locator('#report td.cell').allTextContents();
     expect(cells[1]).toContain('likely the agent');
     expect(cells[0]).not.toContain('likely');

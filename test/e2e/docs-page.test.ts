@@ -31,12 +31,9 @@ describe.skipIf(!hasChromium)('/docs', () => {
     expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline');
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     const page = await browser.newPage();
-    await page.addInitScript(() => {
-      const seen: string[] = [];
-      (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-      document.addEventListener('securitypolicyviolation', (e) =>
-        seen.push(`${e.violatedDirective} ${e.blockedURI}`),
-      );
+    await page.addInitScript({
+      content:
+        "window.cspViolations = []; document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));",
     });
     await page.goto(`${server.url}/docs`);
     await page.waitForSelector('#routes details');
@@ -48,9 +45,7 @@ describe.skipIf(!hasChromium)('/docs', () => {
     expect(tags).toEqual(
       expect.arrayContaining(['groups', 'jobs', 'agents', 'reports', 'check', 'webhooks', 'Schemas']),
     );
-    expect(
-      await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations),
-    ).toEqual([]);
+    expect(await page.evaluate('window.cspViolations')).toEqual([]);
     await page.close();
   });
 });

@@ -60,7 +60,10 @@ export class Scheduler {
         plan.spec,
         // No croner `name`: croner keeps named jobs in one process-wide registry and refuses a
         // second of the same name, and a stored job may share its name with the built-in one.
-        { timezone: 'UTC', protect: true },
+        // No croner `protect` either: it blocks a trigger only while the callback's promise is
+        // pending, and this callback returns at once. `busy` keeps runs from overlapping instead,
+        // counts the skipped ones, and also covers a job replaced while its old run still goes.
+        { timezone: 'UTC' },
         (cron: Cron) => {
           const scheduledAt = cron.currentRun() ?? new Date();
           if (this.busy.has(plan.name)) {

@@ -2,6 +2,7 @@ import type { IpStatus } from '../../shared/schema.ts';
 import { blockKeys } from '../../shared/store/history.ts';
 import { delCommands, msetCommands, type ResultCommand, resultCommands } from '../../shared/store/results.ts';
 import type { Store } from '../../shared/store.ts';
+import { SummaryBook } from '../../shared/summary/summary-book.ts';
 import type { ProbeEngine } from '../icmp/types.ts';
 import type { ErrList, ErrListChange } from './err-list.ts';
 import type { FinishedPoint, HistoryBuckets } from './history-buckets.ts';
@@ -55,8 +56,11 @@ export class JobRunner {
   private readonly build;
   private readonly lastMembers = new Map<string, string[]>();
   private readonly now: () => number;
+  /** The agent's summaries of its groups (what /v1/check reads first). */
+  private readonly summaries: SummaryBook;
 
   constructor(private readonly deps: JobRunnerDeps) {
+    this.summaries = new SummaryBook(deps.agent, deps.store.keys);
     this.build = resultCommands(deps.store);
     this.now = deps.now ?? Date.now;
   }
@@ -138,9 +142,13 @@ export class JobRunner {
       history.forget(ip);
       blocks.forget(ip);
     }
-    return delCommands(
-      gone.flatMap((ip) => [store.keys.ipStatus(agent, ip), ...blockKeys(store.keys, agent, ip)]),
-    );
+    const groups = new Set<string>();
+    for (const plan of this.deps.plans()) for (const group of plan.groups) groups.add(group);
+    return delCommands([
+      ...gone.flatMap((ip) => [store.keys.ipStatus(agent, ip), ...blockKeys(store.keys, agent, ip)]),
+      // Summaries of groups no job covers any more: a check must not read them as this agent's view.
+      ...this.summaries.retain(groups),
+    ]);
   }
 
   private async probeAndRecord(
@@ -215,7 +223,34 @@ export class JobRunner {
    * blocks it completed, and the group summaries. Everything here goes to Redis in one MSET.
    */
   private runEntries(run: RunRecord): Entry[] {
-    return [...run.statusEntries, ...run.historyEntries];
+    return [...run.statusEntries, ...run.historyEntries, ...this.summaryEntries(run)];
+  }
+
+  /**
+   * The summaries a run writes: of every group it probed (all their members, at the run's time), and
+   * of any other group holding an IP whose status it wrote (the err-list job), so that each summary
+   * always matches the statuses Redis holds once this MSET is applied. Plus the agent's roll-up.
+   */
+  private summaryEntries(run: RunRecord): Entry[] {
+    const probed = new Map<string, readonly string[]>();
+    if (run.job !== ERR_LIST_JOB) {
+      for (const group of run.groups) {
+        const members = this.membersOf(group);
+        if (members) probed.set(group, members);
+      }
+      this.summaries.probed(probed, run.nowMs);
+    }
+    return this.summaries.entries(
+      probed.keys(),
+      this.ipsOf(run.statusEntries),
+      (ip) => this.writtenStatus(ip),
+      run.nowMs,
+    );
+  }
+
+  private ipsOf(statusEntries: readonly Entry[]): string[] {
+    const prefix = this.deps.store.keys.ipStatus(this.deps.agent, '');
+    return statusEntries.map(([key]) => key.slice(prefix.length));
   }
 
   /** The statuses as Redis holds them (what a summary is built from). */
@@ -234,6 +269,8 @@ export class JobRunner {
     const entries: Entry[] = written
       .takeUnwritten(nowMs)
       .map((status) => [store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
+    // The summaries holding those statuses follow them, so a restart finds the two in agreement.
+    entries.push(...this.summaries.entries([], this.ipsOf(entries), (ip) => this.writtenStatus(ip), nowMs));
     blocks.add(history.drain(), entries);
     blocks.drain(entries);
     return msetCommands(entries);

@@ -62,7 +62,8 @@ export class RedisConnection {
   private socket: Socket | null = null;
   private readonly queue: Pending[] = [];
   private head = 0;
-  private outgoing = '';
+  /** Requests to write on the next flush: RESP text, with bytes that are not text as Buffers. */
+  private outgoing: (string | Buffer)[] = [];
   private flushScheduled = false;
   private closed = false;
   private lastError: Error | null = null;
@@ -90,7 +91,7 @@ export class RedisConnection {
    * them. That is checked as they arrive, so a request for gigabytes never holds more than that.
    */
   send(
-    payload: string,
+    payload: string | Buffer,
     count: number,
     encoding: StringEncoding,
     done: RepliesCallback,
@@ -103,7 +104,10 @@ export class RedisConnection {
     if (!this.socket) this.open();
     const budget = maxReplyBytes > 0 ? { left: maxReplyBytes, exceeded: false } : null;
     this.queue.push({ count, received: 0, encoding, budget, limit: maxReplyBytes, replies: [], done });
-    this.outgoing += payload;
+    const last = this.outgoing.length - 1;
+    if (typeof payload === 'string' && typeof this.outgoing[last] === 'string')
+      this.outgoing[last] += payload;
+    else this.outgoing.push(payload);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flush);
@@ -118,9 +122,15 @@ export class RedisConnection {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.outgoing === '' || !this.socket) return;
-    this.socket.write(this.outgoing);
-    this.outgoing = '';
+    if (this.outgoing.length === 0 || !this.socket) return;
+    if (this.outgoing.length === 1) this.socket.write(this.outgoing[0]!);
+    else {
+      // One write to the kernel however many parts there are.
+      this.socket.cork();
+      for (const part of this.outgoing) this.socket.write(part);
+      this.socket.uncork();
+    }
+    this.outgoing = [];
   };
 
   private open(): void {
@@ -191,7 +201,7 @@ export class RedisConnection {
         }
       },
     });
-    this.outgoing = encodeCommands(commands) + this.outgoing;
+    this.outgoing.unshift(encodeCommands(commands));
   }
 
   /**
@@ -246,7 +256,7 @@ export class RedisConnection {
     const pending = this.queue.splice(this.head);
     this.queue.length = 0;
     this.head = 0;
-    this.outgoing = '';
+    this.outgoing = [];
     for (const p of pending) p.done(error, []);
   }
 }

@@ -19,3 +19,18 @@ export function encodeCommands(commands: readonly (readonly Argument[])[]): stri
   for (const command of commands) out = appendCommand(out, command);
   return out;
 }
+
+/**
+ * One command whose arguments may be raw bytes (the path form's percent-encoded segments and
+ * POSTed body), which a JavaScript string would not carry intact.
+ */
+export function encodeCommandBytes(command: readonly (string | Buffer)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${command.length}\r\n`)];
+  for (const arg of command) {
+    const bytes = typeof arg === 'string' ? Buffer.from(arg) : arg;
+    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, CRLF);
+  }
+  return Buffer.concat(parts);
+}
+
+const CRLF = Buffer.from('\r\n');

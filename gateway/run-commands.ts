@@ -4,7 +4,7 @@ import { refusalFor } from './command-rules.ts';
 import { type RepliesCallback, RepliesTooLargeError } from './redis-connection.ts';
 import type { RedisPool } from './redis-pool.ts';
 import { errorJson, replyToJson, resultOrError } from './reply-json.ts';
-import { appendCommand } from './resp-encoder.ts';
+import { appendCommand, encodeCommandBytes } from './resp-encoder.ts';
 import { RedisErrorReply, type Reply, type StringEncoding } from './resp-parser.ts';
 
 // The three ways a request runs commands, each answering with an HTTP status and a JSON body in
@@ -34,15 +34,26 @@ const MULTI = appendCommand('', ['MULTI']);
 const EXEC = appendCommand('', ['EXEC']);
 
 export function runSingle(context: RunContext, body: unknown, answer: Answered): void {
-  const { pool, encoding } = context;
   const command = asCommand(body, 'the command');
+  runOne(context, command, appendCommand('', command), answer);
+}
+
+/** One command of the path form, whose arguments are bytes as they came (segments, body). */
+export function runPathCommand(context: RunContext, args: readonly Buffer[], answer: Answered): void {
+  // The rules look at names and options, for which the bytes read as UTF-8 are what matters.
+  const command = args.map((arg) => arg.toString());
+  runOne(context, command, encodeCommandBytes(args), answer);
+}
+
+function runOne(context: RunContext, command: Command, payload: string | Buffer, answer: Answered): void {
+  const { pool, encoding } = context;
   const refusal = refusalIn(context, command);
   if (refusal) {
     answer({ status: refusal.status, body: errorJson(refusal.message) });
     return;
   }
   pool.pick().send(
-    appendCommand('', command),
+    payload,
     1,
     encoding,
     guarded(answer, (replies) => {

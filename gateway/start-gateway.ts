@@ -8,7 +8,14 @@ import { parseRedisUrl } from './redis-url.ts';
 import { errorJson } from './reply-json.ts';
 import { appendCommand } from './resp-encoder.ts';
 import { RedisErrorReply, type StringEncoding } from './resp-parser.ts';
-import { type Answer, type RunContext, runMultiExec, runPipeline, runSingle } from './run-commands.ts';
+import {
+  type Answer,
+  type RunContext,
+  runMultiExec,
+  runPathCommand,
+  runPipeline,
+  runSingle,
+} from './run-commands.ts';
 import { DEFAULT_SUBSCRIPTION_LIMITS, Subscriptions } from './sse-subscriptions.ts';
 
 // The gateway's HTTP side: node:http rather than a framework, because every request is the same
@@ -89,7 +96,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const rawUrl = req.url ?? '/';
     const query = rawUrl.indexOf('?');
     const path = query < 0 ? rawUrl : rawUrl.slice(0, query);
-    const queryToken = query < 0 ? null : new URLSearchParams(rawUrl.slice(query + 1)).get('_token');
+    const params = new URLSearchParams(query < 0 ? '' : rawUrl.slice(query + 1));
+    const queryToken = params.get('_token');
 
     const role = tokens.check(req.headers.authorization, queryToken);
     if (!role) {
@@ -131,8 +139,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         tooLarge(res, false);
         return;
       }
-      const text = chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks, size).toString();
-      route(req.method ?? 'GET', path, text, role, encoding, res);
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      route({ method: req.method ?? 'GET', path, params, body }, role, encoding, res);
     });
   }
 
@@ -146,41 +154,46 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (cutOff) res.socket?.destroySoon();
   }
 
-  function route(
-    method: string,
-    path: string,
-    text: string,
-    role: Role,
-    encoding: StringEncoding,
-    res: ServerResponse,
-  ): void {
+  function route(request: Request, role: Role, encoding: StringEncoding, res: ServerResponse): void {
+    const { method, path, body } = request;
     const answer = (a: Answer) => send(res, a);
     const context: RunContext = { pool, role, encoding, allowed, maxReplyBytes };
     try {
       if (path === '/' || path === '') {
         if (method !== 'POST') {
+          res.setHeader('allow', 'POST');
           answer({ status: 405, body: errorJson('ERR POST a JSON command array such as ["PING"] to /') });
           return;
         }
-        runSingle(context, parseJson(text), answer);
+        runSingle(context, parseJson(body.toString()), answer);
       } else if (path === '/pipeline' || path === '/multi-exec') {
         if (method !== 'POST') {
+          res.setHeader('allow', 'POST');
           answer({ status: 405, body: errorJson(`ERR POST a JSON array of commands to ${path}`) });
           return;
         }
-        const list = asCommandList(parseJson(text), path);
+        const list = asCommandList(parseJson(body.toString()), path);
         if (path === '/pipeline') runPipeline(context, list, answer);
         else runMultiExec(context, list).then(answer, (error) => failed(res, error));
       } else {
         const words = pathWords(path);
-        const name = words[0]!.toLowerCase();
+        const name = words[0]!.toString().toLowerCase();
         // The client POSTs "[]" to these; the channels are in the path alone.
         if (name === 'subscribe' || name === 'psubscribe') {
-          subscribe(method, name, words.slice(1), role, res);
+          subscribe(method, name, words.slice(1).map(String), role, res);
           return;
         }
-        if (method !== 'GET' && method !== 'HEAD' && text !== '') words.push(text);
-        runSingle(context, words, answer);
+        if (!PATH_FORM_METHODS.includes(method)) {
+          res.setHeader('allow', PATH_FORM_METHODS.join(', '));
+          answer({
+            status: 405,
+            body: errorJson(
+              `ERR the path form runs commands for ${PATH_FORM_METHODS.join(', ')}, not ${method}`,
+            ),
+          });
+          return;
+        }
+        runPathCommand(context, pathCommand(request, words), answer);
       }
     } catch (error) {
       failed(res, error);
@@ -241,16 +254,61 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 }
 
-/** Upstash's path form: `GET /set/key/value`, one argument per segment. */
-function pathWords(path: string): string[] {
-  try {
-    return path
-      .split('/')
-      .filter((part) => part !== '')
-      .map(decodeURIComponent);
-  } catch {
-    throw new BadRequestError(`the path "${path}" is not validly percent-encoded`);
+interface Request {
+  method: string;
+  path: string;
+  params: URLSearchParams;
+  body: Buffer;
+}
+
+/** Upstash allows these for the path form; any other method is 405. */
+const PATH_FORM_METHODS = ['HEAD', 'GET', 'POST', 'PUT'];
+
+/**
+ * Upstash's path form: `GET /set/key/value`, one argument per segment, then the body of a POST or
+ * PUT as the next argument, then the query's options (`POST /set/key?EX=100` is
+ * `SET key <body> EX 100`). Every argument stays bytes, so a binary value or a percent-encoded
+ * byte that is not UTF-8 reaches Redis as sent.
+ */
+function pathCommand(request: Request, words: Buffer[]): Buffer[] {
+  const { method, params, body } = request;
+  const command = [...words];
+  if ((method === 'POST' || method === 'PUT') && body.length > 0) command.push(body);
+  for (const [key, value] of params) {
+    if (key === '_token') continue;
+    command.push(Buffer.from(key));
+    if (value !== '') command.push(Buffer.from(value));
   }
+  return command;
+}
+
+/** The path's segments, percent-decoded to bytes. */
+function pathWords(path: string): Buffer[] {
+  const words: Buffer[] = [];
+  for (const part of path.split('/')) {
+    if (part === '') continue;
+    const bytes = percentDecode(part);
+    if (!bytes) throw new BadRequestError(`the path "${path}" is not validly percent-encoded`);
+    words.push(bytes);
+  }
+  return words;
+}
+
+function percentDecode(text: string): Buffer | null {
+  if (!text.includes('%')) return Buffer.from(text, 'latin1');
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== 0x25 /* % */) {
+      out.push(code & 0xff);
+      continue;
+    }
+    const hex = text.slice(i + 1, i + 3);
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) return null;
+    out.push(Number.parseInt(hex, 16));
+    i += 2;
+  }
+  return Buffer.from(out);
 }
 
 function headerText(req: IncomingMessage, name: string): string | undefined {

@@ -60,6 +60,31 @@ describe('key schema', () => {
     expect(parseKey('ip-minute-block_a_10.0.0.1_x')).toBeNull();
   });
 
+  it('spells and parses the measurement keys', () => {
+    expect(keys.measurement('m1x')).toBe('measurement_m1x');
+    expect(keys.measurementState('m1x', 'edge-1')).toBe('measurement-state_m1x_edge-1');
+    expect(keys.measurementResult('m1x', 'edge-1')).toBe('measurement-result_m1x_edge-1');
+    expect(keys.measureRate('ab12', 29000)).toBe('measure-rate_ab12_29000');
+    expect(parseKey('measurement_m1x')).toEqual({ kind: 'measurement', id: 'm1x' });
+    expect(parseKey('measurement-state_m1x_edge-1')).toEqual({
+      kind: 'measurement-state',
+      id: 'm1x',
+      agent: 'edge-1',
+    });
+    expect(parseKey('ns:measurement-result_m1x_e.2', 'ns:')).toEqual({
+      kind: 'measurement-result',
+      id: 'm1x',
+      agent: 'e.2',
+    });
+    expect(parseKey('measure-rate_ab12_29000')).toEqual({
+      kind: 'measure-rate',
+      client: 'ab12',
+      window: 29000,
+    });
+    expect(parseKey('measure-rate_ab12_x')).toBeNull();
+    expect(parseKey('measurement-state_m1x')).toBeNull();
+  });
+
   it('puts a namespace prefix in front of every key', () => {
     const ns = keySchema('staging:');
     expect(ns.agentList()).toBe('staging:agent-list');

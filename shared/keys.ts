@@ -47,6 +47,14 @@ export interface KeySchema {
   groupSummary(agent: string, group: string): string;
   /** string: one agent's roll-up over all its targets, to tell its own link from its targets */
   agentSummary(agent: string): string;
+  /** string with expiry: an on-demand measurement as asked (targets, chosen agents, settings, deadline) */
+  measurement(id: string): string;
+  /** string with expiry: one chosen agent's progress on a measurement (running, finished, failed) */
+  measurementState(id: string, agent: string): string;
+  /** string with expiry: one chosen agent's figures per target of a measurement */
+  measurementResult(id: string, agent: string): string;
+  /** integer with expiry: measurements one token asked for in one fixed window (rate limit) */
+  measureRate(client: string, window: number): string;
 }
 
 export function keySchema(prefix = ''): KeySchema {
@@ -72,6 +80,10 @@ export function keySchema(prefix = ''): KeySchema {
     groupDigest: (group) => k(`group-digest_${group}`),
     groupSummary: (agent, group) => k(`group-summary_${agent}_${group}`),
     agentSummary: (agent) => k(`agent-summary_${agent}`),
+    measurement: (id) => k(`measurement_${id}`),
+    measurementState: (id, agent) => k(`measurement-state_${id}_${agent}`),
+    measurementResult: (id, agent) => k(`measurement-result_${id}_${agent}`),
+    measureRate: (client, window) => k(`measure-rate_${client}_${window}`),
   };
 }
 
@@ -125,7 +137,11 @@ export type ParsedKey =
   | { kind: 'group-staging'; token: string; group: string }
   | { kind: 'group-digest'; group: string }
   | { kind: 'group-summary'; agent: string; group: string }
-  | { kind: 'agent-summary'; agent: string };
+  | { kind: 'agent-summary'; agent: string }
+  | { kind: 'measurement'; id: string }
+  | { kind: 'measurement-state'; id: string; agent: string }
+  | { kind: 'measurement-result'; id: string; agent: string }
+  | { kind: 'measure-rate'; client: string; window: number };
 
 const single: Record<string, ParsedKey['kind']> = {
   'agent-online_': 'agent-online',
@@ -135,6 +151,7 @@ const single: Record<string, ParsedKey['kind']> = {
   'webhook-seen_': 'webhook-seen',
   'group-digest_': 'group-digest',
   'agent-summary_': 'agent-summary',
+  measurement_: 'measurement',
 };
 
 const paired: Record<string, ParsedKey['kind']> = {
@@ -146,6 +163,9 @@ const paired: Record<string, ParsedKey['kind']> = {
   'ip-hour-block_': 'ip-hour-block',
   'group-staging_': 'group-staging',
   'group-summary_': 'group-summary',
+  'measurement-state_': 'measurement-state',
+  'measurement-result_': 'measurement-result',
+  'measure-rate_': 'measure-rate',
 };
 
 /**
@@ -169,6 +189,7 @@ export function parseKey(key: string, prefix = ''): ParsedKey | null {
       return id === null ? null : { kind: 'webhook-seen', id };
     }
     if (singleKind === 'group-digest') return { kind: 'group-digest', group: tail };
+    if (singleKind === 'measurement') return { kind: 'measurement', id: tail };
     return { kind: singleKind, agent: tail } as ParsedKey;
   }
   const pairedKind = paired[head];
@@ -180,6 +201,13 @@ export function parseKey(key: string, prefix = ''): ParsedKey | null {
   if (pairedKind === 'agent-job') return { kind: 'agent-job', agent, job: second };
   if (pairedKind === 'group-staging') return { kind: 'group-staging', token: agent, group: second };
   if (pairedKind === 'group-summary') return { kind: 'group-summary', agent, group: second };
+  // Measurement ids and rate-limit client ids never contain `_` either.
+  if (pairedKind === 'measurement-state' || pairedKind === 'measurement-result') {
+    return { kind: pairedKind, id: agent, agent: second };
+  }
+  if (pairedKind === 'measure-rate') {
+    return /^[0-9]+$/.test(second) ? { kind: 'measure-rate', client: agent, window: Number(second) } : null;
+  }
   if (pairedKind === 'ip-minute-block' || pairedKind === 'ip-hour-block') {
     // `{ip}_{slot}`: IPs never contain `_`, so the last one starts the slot.
     const cutSlot = second.lastIndexOf('_');

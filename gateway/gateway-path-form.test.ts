@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => backend?.close());
 
-function call(method: string, path: string, body?: BodyInit): Promise<Response> {
+function call(method: string, path: string, body?: RequestInit['body']): Promise<Response> {
   return fetch(`${backend.gatewayUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${backend.token}`, 'upstash-encoding': 'base64' },

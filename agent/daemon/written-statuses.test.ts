@@ -19,11 +19,14 @@ describe('which statuses a run writes', () => {
     expect(verdictChanged(before, status('198.18.0.1', { send_count: 9, return_count: 9 }))).toBe(false);
     expect(verdictChanged(before, status('198.18.0.1', { rtt_avg_ms: 10.9 }))).toBe(false);
     expect(verdictChanged(before, status('198.18.0.1', { rtt_avg_ms: 11.2 }))).toBe(true);
+    expect(verdictChanged(status('a', { rtt_avg_ms: 100 }), status('a', { rtt_avg_ms: 108 }))).toBe(false);
+    expect(verdictChanged(status('a', { rtt_avg_ms: 100 }), status('a', { rtt_avg_ms: 111 }))).toBe(true);
     expect(verdictChanged(before, status('198.18.0.1', { loss_window: 0.1 }))).toBe(true);
     expect(verdictChanged(before, status('198.18.0.1', { err: 'timeout' }))).toBe(true);
     expect(verdictChanged(before, status('198.18.0.1', { rtt_avg_ms: null }))).toBe(true);
-    // Small RTTs: 1 ms is no threshold for a 0.05 ms loopback, 10 % is.
-    expect(verdictChanged(status('a', { rtt_avg_ms: 0.05 }), status('a', { rtt_avg_ms: 0.06 }))).toBe(true);
+    // Small RTTs: a loopback's jitter is no change a check could see.
+    expect(verdictChanged(status('a', { rtt_avg_ms: 0.05 }), status('a', { rtt_avg_ms: 0.09 }))).toBe(false);
+    expect(verdictChanged(status('a', { rtt_avg_ms: 0.05 }), status('a', { rtt_avg_ms: 1.2 }))).toBe(true);
   });
 
   it('rewrites an unchanged status once per refresh period, each IP at its own phase, spread over the runs', () => {

@@ -2,7 +2,7 @@ import type { IpStatus } from '../../shared/schema.ts';
 
 // Which statuses a run writes. Writing every IP's whole JSON status on every run cost more
 // bandwidth than Upstash's free tier holds, so a status is written when something a check looks at
-// changed (err, loss over the window, the average RTT by more than 10 % or 1 ms) and otherwise once
+// changed (err, loss over the window, the average RTT by more than 10 % and 1 ms) and otherwise once
 // per refresh period, each IP at its own phase inside the period so every run carries about the
 // same number. What was written last is kept: the group summaries are built from exactly what
 // Redis holds, and the stop writes whatever changed since.
@@ -13,8 +13,9 @@ export function verdictChanged(before: IpStatus, after: IpStatus): boolean {
   const a = before.rtt_avg_ms ?? null;
   const b = after.rtt_avg_ms ?? null;
   if (a === null || b === null) return a !== b;
+  // Whichever is larger: 10 % of a 0.05 ms loopback RTT is jitter, 1 ms of a 100 ms path too.
   const delta = Math.abs(b - a);
-  return delta > 1 || delta > 0.1 * a;
+  return delta > Math.max(1, 0.1 * a);
 }
 
 function phaseOf(ip: string, periodMs: number): number {

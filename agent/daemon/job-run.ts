@@ -151,6 +151,17 @@ export class JobRunner {
     ]);
   }
 
+  /**
+   * The same clean-up outside a run, after the jobs were re-read: when the last job that probed
+   * some IPs is removed, no run of it will come to delete them.
+   */
+  async pruneNow(): Promise<void> {
+    const change: ErrListChange = { added: [], removed: [] };
+    const commands = this.stale(change);
+    if (change.removed.length > 0) commands.push(this.build.errRemove(this.deps.agent, change.removed));
+    await this.deps.writer.write(commands);
+  }
+
   private async probeAndRecord(
     job: string,
     ips: string[],

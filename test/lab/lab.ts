@@ -9,6 +9,7 @@ import { cleanupStaleLabs, deleteNetns, releaseSlot, takeSlot } from './lab-slot
 //   lab.targets     IPv4 target addresses  (198.18.N.128 + i; the bench: 198.19.0.0/16)
 //   lab.targets6    IPv6 target addresses  (fd00:1ab:N:1::1 + i), [] without `ipv6`
 //   await lab.setLoss(ip | 'all', pct)     drop pct% of echo requests (nftables numgen)
+//   await lab.setLossForSize(bytes, pct)   the same for one payload size only (one agent's probes)
 //   await lab.clearLoss()
 //   await lab.makeUnreachable(ip)          answer echo requests with host/address-unreachable
 //   await lab.setResponder({ delayMs, forge, duplicate })  our own echo responder instead of the
@@ -70,6 +71,11 @@ export interface Lab {
   /** The router's addresses facing us, null without `router`. */
   readonly routerAddress: { v4: string; v6: string } | null;
   setLoss(ip: string | 'all', percent: number): Promise<void>;
+  /**
+   * Drops a share of the echo requests with this payload size to every target: one agent's probes
+   * (give its job that size), as a lossy link at that agent's own site would. Cleared by clearLoss.
+   */
+  setLossForSize(payloadBytes: number, percent: number): Promise<void>;
   clearLoss(): Promise<void>;
   makeUnreachable(ip: string): Promise<void>;
   setResponder(options: ResponderOptions): Promise<void>;
@@ -361,6 +367,15 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
               `add rule inet lab loss ${family(target)} daddr ${target} ${icmpOf(target)} type echo-request ${chance}drop`,
             ];
       await nft(`${rules.join('\n')}\n`);
+    },
+    async setLossForSize(payloadBytes, percent) {
+      const pct = Math.max(0, Math.min(100, Math.round(percent)));
+      if (pct === 0) return;
+      const chance = pct === 100 ? '' : `numgen random mod 100 < ${pct} `;
+      await nft(
+        `add rule inet lab loss ip length ${20 + 8 + payloadBytes} icmp type echo-request ${chance}drop\n` +
+          `add rule inet lab loss ip6 length ${8 + payloadBytes} icmpv6 type echo-request ${chance}drop\n`,
+      );
     },
     async clearLoss() {
       if (nftReady) await nft('flush chain inet lab loss\n');

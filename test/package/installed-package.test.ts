@@ -79,7 +79,7 @@ describe.skipIf(needs !== null)('the packed and globally installed package', () 
       ['README.md', 'deploy', 'dist', 'node_modules', 'package.json'].sort(),
     );
     const entry = await readFile(join(installed, 'dist/ping-agent.js'), 'utf8');
-    expect(entry.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(entry.split('\n', 1)[0]).toMatch(/^#!\/usr\/bin\/env -S node( --[a-z0-9-]+=\d+)*$/);
     expect(entry).not.toMatch(/tsx|\.ts['"]/);
   });
 

@@ -287,6 +287,25 @@ describeLab('ping-agent run', () => {
     }
   });
 
+  it('deletes the statuses and history of a job removed altogether, so none of them looks fresh for ever', async () => {
+    const name = 'e2e-gone';
+    const ip = lab.targets[4]!;
+    const store = createStore(backend.redis);
+    await seedJob(name, 'gone', '*/1 * * * * *', { 'e2e-gone': [ip] });
+    const agent = startAgent(name);
+    try {
+      await agent.waitFor('2 runs', () => agent.runs('gone').length >= 2, 20_000);
+      expect(await status(name, ip)).not.toBeNull();
+      expect(await store.jobs.remove(name, 'gone')).toBe(true);
+      const deadline = Date.now() + 5_000;
+      while ((await status(name, ip)) !== null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(await status(name, ip)).toBeNull();
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('loses and doubles nothing while the gateway is down', async () => {
     const name = 'e2e-outage';
     const ip = lab.targets[0]!;

@@ -143,7 +143,6 @@ async function runUntilStopped(
       apply: async (reason) => {
         await syncJobs(store, config.name, jobs, log, reason);
         runner.membersChanged();
-        await runner.pruneNow();
       },
     });
     stopWatch = () => watch.stop();

@@ -42,6 +42,14 @@ describe('POST /v1/webhooks/groups/{group}', () => {
     });
   });
 
+  it('writes a group of more than 10,000 IPs that does not expire', async () => {
+    const body = Array.from({ length: 12_000 }, (_, i) => `198.19.${i >> 8}.${i & 255}`).join('\n');
+    const res = await api.webhook(path, body, { contentType: 'text/plain' });
+    expect(res.status).toBe(200);
+    expect(await api.backend.redis.scard(keys.group('inventory'))).toBe(12_000);
+    expect(await api.backend.redis.ttl(keys.group('inventory'))).toBe(-1);
+  });
+
   it('checks the signature over the raw bytes, a leading byte-order mark included', async () => {
     // Inventory exports saved on Windows often start with a UTF-8 BOM; the sender signs it too.
     const plain = await api.webhook(path, '\uFEFF198.18.0.1\n198.18.0.2\n', { contentType: 'text/plain' });

@@ -49,7 +49,7 @@ agents.openapi(
     path: '/{agent}',
     tags,
     security,
-    summary: 'Forget an agent: its jobs, registration, heartbeat and err list',
+    summary: 'Forget an agent: its jobs, registration, heartbeat, err list, statuses, history and summaries',
     request: { params: agentParams },
     responses: {
       200: json(z.object({ deleted: z.string() }), 'forgotten'),

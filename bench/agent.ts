@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,14 +8,17 @@ import { AgentProcess, type LogLine } from '../agent/daemon/testing/agent-proces
 import { createStore } from '../shared/store.ts';
 import { startTestBackend } from '../test/support/backend.ts';
 
-// `npm run bench:agent`: the agent daemon under load, as deployed (`ping-agent run` as its own
-// process) against a real redis-server behind the gateway. Two scenarios: 10,000 targets every
+// `npm run bench:agent`: the agent daemon under load, as deployed: the built command
+// (dist/ping-agent.js, what `npm install -g` installs, with the V8 flags of its first line and the
+// unit's NODE_OPTIONS) running `ping-agent run` as its own process, against a real redis-server
+// behind the gateway. Two scenarios: 10,000 targets every
 // 10 s and 100,000 targets every 60 s. Targets are loopback addresses (127.0.0.0/8 is answered by
 // the kernel for every address), so the packets are real and nothing leaves the host.
 //
 // Figures: the agent's CPU share (of one core) and peak memory (VmHWM), Redis requests and
 // commands per run (counted by the agent's own counting fetch, read from its /metrics), how late
-// runs start against their schedule, and how long a run takes. Background requests are kept out
+// runs start against their schedule, how long a run takes, how long from start until the first
+// run is done, and how long SIGTERM takes to stop it. Background requests are kept out
 // of the way (config poll every 60 s, heartbeat every 200 s) and reported separately.
 //
 // Options: --small-seconds N (default 60), --large-seconds N (default 120), --only small|large,
@@ -36,6 +39,7 @@ const NODE_OPTIONS = process.argv.includes('--node-options')
 /** 100,000 targets need a larger old generation than the unit's default, as the README says. */
 const LARGE_NODE_OPTIONS = NODE_OPTIONS.replace(/--max-old-space-size=\d+/, '--max-old-space-size=256');
 const RESULTS = fileURLToPath(new URL('./RESULTS-agent.md', import.meta.url));
+const COMMAND = fileURLToPath(new URL('../dist/ping-agent.js', import.meta.url));
 const TICKS = 100; // USER_HZ on Linux
 
 interface Scenario {
@@ -113,6 +117,10 @@ interface Figures {
   runMs: { median: number; max: number };
   sentPerRun: number;
   receivedPerRun: number;
+  /** Process start until the first run is done. */
+  firstRunS: number;
+  /** SIGTERM until the process exited. */
+  stopMs: number;
 }
 
 async function runScenario(s: Scenario): Promise<Figures> {
@@ -123,22 +131,29 @@ async function runScenario(s: Scenario): Promise<Figures> {
   const ips = targetsOf(s);
   await store.groups.replace(`bench-${s.key}`, ips);
   await store.jobs.put('bench', { SPEC: s.spec, name: s.key, group: [`bench-${s.key}`], timeout_ms: 1_000 });
-  const agent = AgentProcess.start({
-    UPSTASH_REDIS_REST_URL: backend.gatewayUrl,
-    UPSTASH_REDIS_REST_TOKEN: backend.token,
-    PING_AGENT_NAME: 'bench',
-    PING_AGENT_SPOOL_DIR: spool,
-    PING_AGENT_RATE_PPS: '50000',
-    PING_AGENT_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
-    PING_AGENT_CONFIG_POLL_MS: '60000',
-    PING_AGENT_RESYNC_S: '3600',
-    PING_AGENT_HEARTBEAT_TTL_S: '600',
-    ...(s.nodeOptions ? { NODE_OPTIONS: s.nodeOptions } : {}),
-  });
+  const startedAt = Date.now();
+  const agent = AgentProcess.start(
+    {
+      UPSTASH_REDIS_REST_URL: backend.gatewayUrl,
+      UPSTASH_REDIS_REST_TOKEN: backend.token,
+      PING_AGENT_NAME: 'bench',
+      PING_AGENT_SPOOL_DIR: spool,
+      PING_AGENT_RATE_PPS: '50000',
+      PING_AGENT_METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+      PING_AGENT_CONFIG_POLL_MS: '60000',
+      PING_AGENT_RESYNC_S: '3600',
+      PING_AGENT_HEARTBEAT_TTL_S: '600',
+      ...(s.nodeOptions ? { NODE_OPTIONS: s.nodeOptions } : {}),
+    },
+    [COMMAND],
+  );
+  let stopMs = 0;
+  let figures: Omit<Figures, 'stopMs'>;
   try {
     process.stdout.write(`${s.key}: ${ips.length} targets, "${s.spec}", ${s.seconds} s...\n`);
     // The window opens at the end of the first run, so start-up and the first fill are not in it.
     await agent.waitFor('the first run', () => agent.runs(s.key).length >= 1, s.intervalS * 1000 + 60_000);
+    const firstRunS = (Date.now() - startedAt) / 1000;
     const pid = agent.child.pid!;
     const startTicks = cpuTicks(pid);
     const startRequests = await metric(metricsPort, 'ping_agent_redis_requests_total');
@@ -165,8 +180,9 @@ async function runScenario(s: Scenario): Promise<Figures> {
     const durations = windowRuns.map((r) => Number(r.ms)).sort((a, b) => a - b);
     const runs = windowRuns.length;
     const commandsPerRun = commands / runs;
-    return {
+    figures = {
       scenario: s,
+      firstRunS,
       runs,
       cpuShare: ticks / TICKS / wall,
       peakMb: peak / 1024,
@@ -181,25 +197,27 @@ async function runScenario(s: Scenario): Promise<Figures> {
       receivedPerRun: windowRuns.reduce((a, r) => a + Number(r.received), 0) / runs,
     };
   } finally {
-    await agent.stop();
+    stopMs = (await agent.stop()).ms;
     await backend.close();
     await rm(spool, { recursive: true, force: true });
   }
+  return { ...figures, stopMs };
 }
 
 function report(figures: Figures[]): string {
   const rows = figures.map((f) => {
     const s = f.scenario;
-    return `| ${s.targets.toLocaleString('en')} every ${s.intervalS} s | ${s.seconds} s, ${f.runs} runs | ${(f.cpuShare * 100).toFixed(1)} % | ${f.peakMb.toFixed(0)} MB | ${f.requestsPerRun.toFixed(2)} (limit ${f.requestLimit}) | ${f.commandsPerRun.toFixed(0)} (${(f.commandsPerRun / s.targets).toFixed(2)}/target) | ${f.lagMs.min} / ${f.lagMs.median} / ${f.lagMs.max} ms (+${f.offsetMs} ms spread) | ${f.runMs.median} / ${f.runMs.max} ms | ${f.receivedPerRun.toFixed(0)} of ${f.sentPerRun.toFixed(0)} | \`${s.nodeOptions || '(none)'}\` |`;
+    return `| ${s.targets.toLocaleString('en')} every ${s.intervalS} s | ${s.seconds} s, ${f.runs} runs | ${(f.cpuShare * 100).toFixed(1)} % | ${f.peakMb.toFixed(0)} MB | ${f.requestsPerRun.toFixed(2)} (limit ${f.requestLimit}) | ${f.commandsPerRun.toFixed(0)} (${(f.commandsPerRun / s.targets).toFixed(2)}/target) | ${f.lagMs.min} / ${f.lagMs.median} / ${f.lagMs.max} ms (+${f.offsetMs} ms spread) | ${f.runMs.median} / ${f.runMs.max} ms | ${f.receivedPerRun.toFixed(0)} of ${f.sentPerRun.toFixed(0)} | \`${s.nodeOptions || '(none)'}\` | ${f.firstRunS.toFixed(1)} s | ${f.stopMs} ms |`;
   });
   return [
-    '| scenario | window | CPU (one core) | peak RSS | requests / run | commands / run | start lag min / median / max | run time median / max | replies / run | NODE_OPTIONS |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | window | CPU (one core) | peak RSS | requests / run | commands / run | start lag min / median / max | run time median / max | replies / run | NODE_OPTIONS | start to first run done | SIGTERM to exit |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
 
 async function main(): Promise<void> {
+  if (!existsSync(COMMAND)) throw new Error(`${COMMAND} is missing: run npm run build first`);
   const figures: Figures[] = [];
   for (const s of scenarios) if (!only || only === s.key) figures.push(await runScenario(s));
   const table = report(figures);
@@ -210,15 +228,18 @@ async function main(): Promise<void> {
     '`npm run bench:agent` (options `--small-seconds N`, `--large-seconds N`, `--only small|large`,',
     "`--node-options '...'`). NODE_OPTIONS: the systemd unit's by default; for 100,000 targets with the",
     'old generation raised to 256 MB, as the README advises.',
-    '`ping-agent run` as its own process against redis-server behind the gateway; targets are',
+    'The built command (`dist/ping-agent.js run`, what `npm install -g` installs, with the V8 flags of its',
+    'first line) as its own process against redis-server behind the gateway; targets are',
     'loopback addresses, answered by the kernel. CPU is the agent process only (user + system) over',
     'the window after its first run; peak RSS is its VmHWM. Requests and commands are counted by the',
     "agent's own counting fetch and read from its `/metrics`; background requests (config poll every",
     '60 s, heartbeat every 200 s in this benchmark) are subtracted. Start lag is how late a run started',
     "against its schedule, beyond the job's fixed spread offset (shown beside it, under one second).",
+    'Start to first run done: from spawning the process until its first job run is logged (it includes',
+    'waiting for the first slot of the schedule); SIGTERM to exit: how long stopping it takes.',
     '',
     `Measured ${new Date().toISOString().slice(0, 16)}Z on a 2-core machine; targets: under 10 % of one core and`,
-    'under 150 MB for 10,000 targets every 10 s; requests per run at most ceil(commands / 1,000) + 2.',
+    'at most 100 MB for 10,000 targets every 10 s; requests per run at most ceil(commands / 1,000) + 2.',
     '',
     table,
     '',

@@ -1,58 +1,67 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLab } from '../test/lab/lab.ts';
 
-// `npm run bench:probe`: ping-agent's probe engine against `fping -i 0` on the same lab targets in
-// the same run. The lab gives 60,000 addresses in 198.19.0.0/16 behind one veth pair. Each tool
-// runs as its own process under /usr/bin/time (CPU seconds, peak RSS), one probe per target:
+// `npm run bench:probe`: the shipped `ping-agent probe` command against `fping -i 0` on the same
+// lab targets in the same run. The lab gives 60,000 addresses in 198.19.0.0/16 behind one veth
+// pair. Each tool runs as its own process under /usr/bin/time, one probe per target:
 //
-//   replies/s   replies over the probing time (ours: probe() call to its return, measured inside
-//               the process, without Node's start; fping: its whole run, which starts in ms)
+//   ping-agent  dist/ping-agent.js, the built command that `npm install -g` installs, run as a user
+//               runs it: `ping-agent probe -c 1 -t 3000 -r 10000000 -f FILE` (-r lifts the default
+//               10,000/s rate cap, as fping's -i 0 lifts its interval), summary lines to a pipe
+//   engine      the probe engine alone in a bundled driver process: probe() call to its return,
+//               measured inside the process, without Node's start or the command's output
+//   fping -i 0  `fping -i 0 -r 0 -t 3000 -q -C 1 -f FILE`
+//
+//   replies/s   replies over start-to-exit time (engine: over its probe() time)
 //   false loss  targets without a reply (the lab loses nothing, so every one is the tool's fault)
-//   CPU s       user + system of the whole process (ours includes Node's start, ~0.1 s)
-//   peak MB     maximum resident set; '  semi 1MB' is ours again with --max-semi-space-size=1,
-//               which caps V8's young generation (the default lets it grow to 16 MB x 3)
+//   wall s      start to exit, timed around the process (engine: the probe() call)
+//   CPU s       user + system of the whole process
+//   peak MB     maximum resident set of the whole process
 //
-// Then the median RTT both report for the same 1,000 targets, probed at a calm 1,000 per second,
-// and the difference. With --driver, this file is the ping-agent side of a run (a child process).
+// Then the median RTT both commands report for the same 1,000 targets, probed at a calm 1,000 per
+// second, and the difference. With --driver, this file is the engine side of a run (a child).
 
 const SELF = fileURLToPath(import.meta.url);
 const RUN_TS = fileURLToPath(new URL('../bin/run-ts.js', import.meta.url));
+const COMMAND = fileURLToPath(new URL('../dist/ping-agent.js', import.meta.url));
 const TIMEOUT_MS = 3000;
 
 interface Measured {
   replies: number;
   targets: number;
-  probeMs: number;
+  /** Start to exit; for the engine, its probe() call. */
+  wallMs: number;
   cpuS: number;
   peakMb: number;
   rtts: (number | null)[];
 }
 
-async function driver(file: string, ratePps: number, withRtts: boolean): Promise<void> {
+async function driver(file: string): Promise<void> {
   const { openProbeEngine } = await import('../agent/icmp/engine.ts');
   const targets = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
-  const engine = await openProbeEngine({ ratePps, maxInFlight: 30_000 });
+  const engine = await openProbeEngine({ ratePps: 10_000_000 });
   const started = performance.now();
   const results = await engine.probe(targets, { count: 1, periodMs: 0, timeoutMs: TIMEOUT_MS, size: 56 });
   const probeMs = performance.now() - started;
   await engine.close();
-  // The RTT list only when asked: printing 60,000 of them would be the largest thing in memory.
   const replies = results.filter((r) => r.received > 0).length;
-  const rtts = withRtts ? results.map((r) => r.rttsMs[0] ?? null) : [];
-  process.stdout.write(`${JSON.stringify({ probeMs, replies, rtts })}\n`);
+  process.stdout.write(`${JSON.stringify({ probeMs, replies })}\n`);
 }
 
-/** Runs a command under /usr/bin/time; returns its stdout, stderr and the time figures. */
+/** Runs a command under /usr/bin/time; returns its output, start-to-exit time and the time figures. */
 function timed(
   argv: string[],
-): Promise<{ stdout: string; stderr: string; wallS: number; cpuS: number; peakMb: number }> {
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stdout: string; stderr: string; wallMs: number; cpuS: number; peakMb: number }> {
   return new Promise((resolve, reject) => {
+    const started = performance.now();
     const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', ...argv], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     });
     let stdout = '';
     let stderr = '';
@@ -65,20 +74,17 @@ function timed(
     const guard = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
     child.on('close', () => {
+      const wallMs = performance.now() - started;
       clearTimeout(guard);
       const line = stderr.split('\n').find((l) => l.startsWith('TIME '));
       if (!line) return reject(new Error(`${argv[0]} failed: ${stderr.slice(-500)}`));
-      const [wall, user, sys, rssKb] = line.split(' ').slice(1).map(Number);
-      resolve({ stdout, stderr, wallS: wall!, cpuS: user! + sys!, peakMb: rssKb! / 1024 });
+      const [, user, sys, rssKb] = line.split(' ').slice(1).map(Number);
+      resolve({ stdout, stderr, wallMs, cpuS: user! + sys!, peakMb: rssKb! / 1024 });
     });
   });
 }
 
-/**
- * The driver as plain JavaScript: tsx's loader thread alone costs Node about 40 MB, which a
- * deployed agent (bundled or compiled) does not carry. esbuild comes with tsx; without it the
- * driver runs through tsx and the memory figure includes the loader.
- */
+/** The engine driver as plain JavaScript (an esbuild bundle of this file), as the command is. */
 async function driverCommand(): Promise<string[]> {
   try {
     const esbuild = await import('esbuild');
@@ -104,25 +110,47 @@ async function driverCommand(): Promise<string[]> {
 
 let driverArgv: string[] = [];
 
-async function runOurs(
+async function runEngine(file: string, targets: number): Promise<Measured> {
+  const t = await timed([...driverArgv, '--driver', file]);
+  const { probeMs, replies } = JSON.parse(t.stdout.trim().split('\n').at(-1)!) as {
+    probeMs: number;
+    replies: number;
+  };
+  return { replies, targets, wallMs: probeMs, cpuS: t.cpuS, peakMb: t.peakMb, rtts: [] };
+}
+
+/** `ping-agent probe`, the built command; one summary line per target on stdout. */
+async function runCommand(
   file: string,
   targets: number,
   ratePps: number,
-  options: { rtts?: boolean; nodeFlags?: string[] } = {},
+  nodeOptions?: string,
 ): Promise<Measured> {
-  const [node, ...script] = driverArgv;
-  const argv = [node!, ...(options.nodeFlags ?? []), ...script, '--driver', file, String(ratePps)];
-  const t = await timed(options.rtts ? [...argv, 'rtts'] : argv);
-  const { probeMs, replies, rtts } = JSON.parse(t.stdout.trim().split('\n').at(-1)!) as {
-    probeMs: number;
-    replies: number;
-    rtts: (number | null)[];
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
+  const t = await timed(
+    [COMMAND, 'probe', '-c', '1', '-t', String(TIMEOUT_MS), '-r', String(ratePps), '-f', file],
+    env,
+  );
+  const byIp = new Map<string, number | null>();
+  for (const line of t.stdout.split('\n')) {
+    const m = /^(\S+)\s+: xmt\/rcv\/%loss = \d+\/(\d+)\/\d+%(?:, min\/avg\/max = ([\d.]+))?/.exec(line);
+    if (m) byIp.set(m[1]!, m[2] === '0' ? null : Number(m[3]));
+  }
+  const ips = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+  const rtts = ips.map((ip) => byIp.get(ip) ?? null);
+  return {
+    replies: rtts.filter((r) => r !== null).length,
+    targets,
+    wallMs: t.wallMs,
+    cpuS: t.cpuS,
+    peakMb: t.peakMb,
+    rtts,
   };
-  return { replies, targets, probeMs, cpuS: t.cpuS, peakMb: t.peakMb, rtts };
 }
 
 async function runFping(file: string, targets: number, intervalMs: number): Promise<Measured> {
-  const started = performance.now();
   const t = await timed([
     'fping',
     '-i',
@@ -137,7 +165,6 @@ async function runFping(file: string, targets: number, intervalMs: number): Prom
     '-f',
     file,
   ]);
-  const probeMs = performance.now() - started;
   // -C 1 -q: one "ip : rtt" (or "ip : -") line per target on stderr.
   const byIp = new Map<string, number | null>();
   for (const line of t.stderr.split('\n')) {
@@ -149,7 +176,7 @@ async function runFping(file: string, targets: number, intervalMs: number): Prom
   return {
     replies: rtts.filter((r) => r !== null).length,
     targets,
-    probeMs,
+    wallMs: t.wallMs,
     cpuS: t.cpuS,
     peakMb: t.peakMb,
     rtts,
@@ -157,7 +184,7 @@ async function runFping(file: string, targets: number, intervalMs: number): Prom
 }
 
 const REPEAT = 3;
-const rate = (m: Measured) => m.replies / (m.probeMs / 1000);
+const rate = (m: Measured) => m.replies / (m.wallMs / 1000);
 
 /** The run with the median rate. */
 function pick(list: Measured[]): Measured {
@@ -173,53 +200,70 @@ function median(values: number[]): number {
 const fmt = (n: number, d = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
+/** Extra runs of the command with NODE_OPTIONS, e.g. `--max-semi-space-size=1`, to see what a flag buys. */
+const flagArg = process.argv.indexOf('--node-options');
+const EXTRA_NODE_OPTIONS = flagArg > 0 ? process.argv[flagArg + 1] : undefined;
+
 async function main(): Promise<void> {
+  try {
+    await access(COMMAND);
+  } catch {
+    throw new Error(`${COMMAND} is missing: run npm run build first`);
+  }
   driverArgv = await driverCommand();
   const lab = await createLab({ bench: true, targets: 60_000 });
   const dir = await mkdtemp(join(tmpdir(), 'bench-probe-'));
   try {
     console.log(
-      `lab: ${lab.targets.length} targets in 198.19.0.0/16 (namespace ${lab.netns}); cores: 2 shared`,
+      `lab: ${lab.targets.length} targets in 198.19.0.0/16 (namespace ${lab.netns}); cores: 2 shared; load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
     );
     console.log('');
-    console.log('targets | tool       | replies/s | false loss | probing s | CPU s | peak MB');
-    console.log('------- | ---------- | --------: | ---------: | --------: | ----: | ------:');
+    console.log('targets | tool       | replies/s | false loss | wall s | CPU s | peak MB');
+    console.log('------- | ---------- | --------: | ---------: | -----: | ----: | ------:');
     for (const n of [10_000, 60_000]) {
       const file = join(dir, `targets-${n}.txt`);
       await writeFile(file, `${lab.targets.slice(0, n).join('\n')}\n`);
       // Two cores shared with whatever else runs: each tool runs REPEAT times, alternating, and the
       // run with the median rate is shown (false loss is the worst run's).
-      const runs: Record<string, Measured[]> = { ours: [], small: [], fping: [] };
+      const rows: [string, string][] = [
+        ['ping-agent', 'command'],
+        ...(EXTRA_NODE_OPTIONS
+          ? ([[`  ${EXTRA_NODE_OPTIONS.slice(0, 20)}`, 'flagged']] as [string, string][])
+          : []),
+        ['  engine', 'engine'],
+        ['fping -i 0', 'fping'],
+      ];
+      const runs: Record<string, Measured[]> = { command: [], flagged: [], engine: [], fping: [] };
       for (let i = 0; i < REPEAT; i++) {
-        runs.ours!.push(await runOurs(file, n, 1_000_000));
-        runs.small!.push(await runOurs(file, n, 1_000_000, { nodeFlags: ['--max-semi-space-size=1'] }));
+        runs.command!.push(await runCommand(file, n, 10_000_000));
+        if (EXTRA_NODE_OPTIONS) runs.flagged!.push(await runCommand(file, n, 10_000_000, EXTRA_NODE_OPTIONS));
+        runs.engine!.push(await runEngine(file, n));
         runs.fping!.push(await runFping(file, n, 0));
       }
-      const shown = Object.fromEntries(Object.entries(runs).map(([k, list]) => [k, pick(list)])) as Record<
-        string,
-        Measured
-      >;
-      for (const [name, key] of [
-        ['ping-agent', 'ours'],
-        ['  semi 1MB', 'small'],
-        ['fping -i 0', 'fping'],
-      ] as const) {
+      const shown = Object.fromEntries(
+        Object.entries(runs)
+          .filter(([, list]) => list.length > 0)
+          .map(([k, list]) => [k, pick(list)]),
+      ) as Record<string, Measured>;
+      for (const [name, key] of rows) {
         const m = shown[key]!;
         const worstLoss = Math.max(...runs[key]!.map((r) => r.targets - r.replies));
         console.log(
-          `${fmt(n).padStart(7)} | ${name.padEnd(10)} | ${fmt(rate(m)).padStart(9)} | ${fmt(worstLoss).padStart(10)} | ${fmt(m.probeMs / 1000, 2).padStart(9)} | ${fmt(m.cpuS, 2).padStart(5)} | ${fmt(m.peakMb, 1).padStart(7)}`,
+          `${fmt(n).padStart(7)} | ${name.padEnd(10)} | ${fmt(rate(m)).padStart(9)} | ${fmt(worstLoss).padStart(10)} | ${fmt(m.wallMs / 1000, 2).padStart(6)} | ${fmt(m.cpuS, 2).padStart(5)} | ${fmt(m.peakMb, 1).padStart(7)}`,
         );
       }
-      const ratio = rate(shown.ours!) / rate(shown.fping!);
+      const ratio = (key: string) => (rate(shown[key]!) / rate(shown.fping!)).toFixed(2);
       console.log(
-        `${fmt(n).padStart(7)} | ratio      | ${ratio.toFixed(2).padStart(8)}x |            |           |       |`,
+        `${fmt(n).padStart(7)} | ratio to fping: command ${ratio('command')}x start to exit, engine ${ratio('engine')}x`,
       );
     }
 
     // The same 1,000 targets at 1,000 probes per second: latency, not throughput.
     const file = join(dir, 'targets-rtt.txt');
     await writeFile(file, `${lab.targets.slice(0, 1000).join('\n')}\n`);
-    const ours = await runOurs(file, 1000, 1000, { rtts: true });
+    const ours = await runCommand(file, 1000, 1000);
     const fping = await runFping(file, 1000, 1);
     const both = ours.rtts.flatMap((r, i) =>
       r !== null && fping.rtts[i] !== null ? [[r, fping.rtts[i]!]] : [],
@@ -238,5 +282,5 @@ async function main(): Promise<void> {
 }
 
 const args = process.argv.slice(2);
-if (args[0] === '--driver') await driver(args[1]!, Number(args[2]), args[3] === 'rtts');
+if (args[0] === '--driver') await driver(args[1]!);
 else await main();

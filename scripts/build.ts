@@ -17,7 +17,7 @@ const outdir = fileURLToPath(new URL('../dist', import.meta.url));
  * 60,000 targets `probe` peaks at about 110 MB with V8's defaults, because the young generation
  * grows to 16 MB semi-spaces for garbage that dies at once, and one helper thread per core keeps
  * its own malloc arena. `env -S` (GNU coreutils 8.30 or later) splits the flags from `node`.
- * `node dist/ping-agent.js` runs without them; flags on a command line override these.
+ * They win over the same flags in NODE_OPTIONS; `node [flags] dist/ping-agent.js` runs without them.
  */
 const ENTRY = `#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
 import { main } from './agent/cli/main.ts';

@@ -44,8 +44,10 @@ export class AgentProcess {
     });
   }
 
-  static start(env: Record<string, string>): AgentProcess {
-    const child = spawn(process.execPath, [CLI, 'run'], {
+  /** `command` replaces `node bin/ping-agent.js` (the sources), e.g. with the built dist/ping-agent.js. */
+  static start(env: Record<string, string>, command: string[] = [process.execPath, CLI]): AgentProcess {
+    const [file, ...args] = command;
+    const child = spawn(file!, [...args, 'run'], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -16,11 +16,7 @@ export class TokenChecker {
 
   /** The role the presented token grants, or null when it is missing or wrong. */
   check(authorization: string | undefined, queryToken: string | null): Role | null {
-    let presented: string | null = queryToken;
-    if (authorization !== undefined) {
-      if (authorization.length < 7 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return null;
-      presented = authorization.slice(7).trim();
-    }
+    const presented = presentedToken(authorization, queryToken);
     if (!presented) return null;
     const hash = digest(presented);
     // Always run both comparisons, so which token matched does not show in the timing either.
@@ -33,4 +29,11 @@ export class TokenChecker {
 
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
+}
+
+/** The token a request presents (`Authorization: Bearer T`, else `?_token=T`), or null. */
+export function presentedToken(authorization: string | undefined, queryToken: string | null): string | null {
+  if (authorization === undefined) return queryToken || null;
+  if (authorization.length < 7 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return null;
+  return authorization.slice(7).trim() || null;
 }

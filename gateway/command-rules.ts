@@ -54,7 +54,8 @@ const ELSEWHERE =
 const RESTORE = 'writes a serialized value that Redis trusts as is; no client of this project makes one';
 const SCRIPTS =
   'runs a script, which may call any command (the refused ones included) and can stall Redis for everyone; no client of this project uses scripts';
-const ADMIN_TOKEN = 'manages Redis users and permissions, which only an admin token will be able to do';
+const ADMIN_TOKEN =
+  'manages Redis users and permissions, which only the read-write (admin) token may do, one command per POST / (gateway/acl-commands.ts)';
 
 /** Refused for every token, always: they would break the connections the gateway shares. */
 const NEVER: [reason: string, names: string][] = [
@@ -80,7 +81,7 @@ const UNLESS_ALLOWED: [reason: string, names: string][] = [
   [SCRIPTS, 'eval evalsha eval_ro evalsha_ro fcall fcall_ro function script script-flush'],
 ];
 
-/** Kept for the admin token of issue 12; refused for every token until it exists. */
+/** Answered by acl-commands.ts for the read-write token's single commands; refused everywhere else. */
 export const ADMIN_ONLY: readonly string[] = ['acl'];
 
 const SCRIPT_COMMANDS = new Set([

@@ -40,7 +40,8 @@ interface Stream {
 }
 
 export class Subscriptions {
-  private readonly open = new Map<Role, Set<Stream>>();
+  /** Open streams per token: its role, or `user:<name>` for a Redis ACL user's token. */
+  private readonly open = new Map<Role | `user:${string}`, Set<Stream>>();
 
   constructor(
     private readonly target: RedisTarget,
@@ -48,12 +49,19 @@ export class Subscriptions {
   ) {}
 
   /** Streams currently open for `role`'s token. */
-  count(role: Role): number {
+  count(role: Role | `user:${string}`): number {
     return this.open.get(role)?.size ?? 0;
   }
 
   /** Answers `res` with a stream of `channels`' messages until either side ends it. */
-  serve(res: ServerResponse, role: Role, kind: SubscribeKind, channels: string[]): void {
+  /** `target`: how to reach Redis for this stream (a user token's own login); the gateway's by default. */
+  serve(
+    res: ServerResponse,
+    role: Role | `user:${string}`,
+    kind: SubscribeKind,
+    channels: string[],
+    target: RedisTarget = this.target,
+  ): void {
     let streams = this.open.get(role);
     if (!streams) {
       streams = new Set();
@@ -105,7 +113,7 @@ export class Subscriptions {
     };
 
     const subscription = new RedisSubscription(
-      this.target,
+      target,
       kind,
       channels,
       {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Role, TokenChecker } from './auth.ts';
+import { isAclCommand, runAclCommand } from './acl-commands.ts';
+import { presentedToken, type Role, TokenChecker } from './auth.ts';
 import { asCommandList, BadRequestError, parseJson } from './command-body.ts';
 import { allowedCommands } from './command-rules.ts';
 import { RedisPool } from './redis-pool.ts';
@@ -17,6 +18,7 @@ import {
   runSingle,
 } from './run-commands.ts';
 import { DEFAULT_SUBSCRIPTION_LIMITS, Subscriptions } from './sse-subscriptions.ts';
+import { TokenUsers, type UserSession } from './token-users.ts';
 
 // The gateway's HTTP side: node:http rather than a framework, because every request is the same
 // small job (authenticate, read a JSON body, run it, answer in one write) and the framework's
@@ -64,6 +66,7 @@ export interface Gateway {
 }
 
 const PING = appendCommand('', ['PING']);
+const NOTHING_ALLOWED: ReadonlySet<string> = new Set();
 const DEFAULT_MAX_BODY = 1024 * 1024;
 const DEFAULT_MAX_REPLY = 64 * 1024 * 1024;
 /** Past this a too-large body is cut off rather than read to the end to answer 413 politely. */
@@ -87,19 +90,41 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     maxPerToken: options.maxSubscriptionsPerToken ?? DEFAULT_SUBSCRIPTION_LIMITS.maxPerToken,
     keepaliveMs: options.subscriptionKeepaliveMs ?? DEFAULT_SUBSCRIPTION_LIMITS.keepaliveMs,
   });
+  // Tokens of Redis ACL users (token-users.ts): their requests run on connections logged in as them.
+  const users = new TokenUsers(target, pool, {
+    connectTimeoutMs: 5_000,
+    replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
+  });
+  const sessions = new WeakMap<ServerResponse, UserSession>();
 
   const server = createServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  /** `session`: the user a user token was found to be; null when the token was tried and refused. */
+  function handle(req: IncomingMessage, res: ServerResponse, session?: UserSession | null): void {
     const rawUrl = req.url ?? '/';
     const query = rawUrl.indexOf('?');
     const path = query < 0 ? rawUrl : rawUrl.slice(0, query);
     const params = new URLSearchParams(query < 0 ? '' : rawUrl.slice(query + 1));
     const queryToken = params.get('_token');
 
-    const role = tokens.check(req.headers.authorization, queryToken);
+    // A user token acts with the user's own rights, which Redis enforces; it administers nothing.
+    const role = session ? 'read-write' : tokens.check(req.headers.authorization, queryToken);
+    const presented = role ? null : presentedToken(req.headers.authorization, queryToken);
+    if (!role && presented !== null && session === undefined) {
+      users.resolve(presented).then(
+        (found) => {
+          if (found) sessions.set(res, found);
+          handle(req, res, found);
+        },
+        (error) => {
+          req.resume();
+          failed(res, error);
+        },
+      );
+      return;
+    }
     if (!role) {
       send(res, {
         status: 401,
@@ -157,7 +182,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   function route(request: Request, role: Role, encoding: StringEncoding, res: ServerResponse): void {
     const { method, path, body } = request;
     const answer = (a: Answer) => send(res, a);
-    const context: RunContext = { pool, role, encoding, allowed, maxReplyBytes };
+    const session = sessions.get(res);
+    const context: RunContext = session
+      ? { pool: session.pool, role, encoding, allowed: NOTHING_ALLOWED, maxReplyBytes }
+      : { pool, role, encoding, allowed, maxReplyBytes };
     try {
       if (path === '/' || path === '') {
         if (method !== 'POST') {
@@ -165,7 +193,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           answer({ status: 405, body: errorJson('ERR POST a JSON command array such as ["PING"] to /') });
           return;
         }
-        runSingle(context, parseJson(body.toString()), answer);
+        const command = parseJson(body.toString());
+        if (isAclCommand(command) && role === 'read-write' && !session) {
+          runAclCommand(command, pool, users).then(answer, (error) => failed(res, error));
+          return;
+        }
+        runSingle(context, command, answer);
       } else if (path === '/pipeline' || path === '/multi-exec') {
         if (method !== 'POST') {
           res.setHeader('allow', 'POST');
@@ -217,7 +250,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       send(res, { status: 400, body: errorJson(`ERR name a channel to ${kind} to: /${kind}/<channel>`) });
       return;
     }
-    subscriptions.serve(res, role, kind, channels);
+    const session = sessions.get(res);
+    if (session) subscriptions.serve(res, `user:${session.user}`, kind, channels, session.target);
+    else subscriptions.serve(res, role, kind, channels);
   }
 
   function failed(res: ServerResponse, error: unknown): void {
@@ -249,6 +284,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       subscriptions.closeAll('the gateway is shutting down');
       server.closeAllConnections();
       pool.close();
+      users.close();
       await closed;
     },
   };

@@ -43,6 +43,12 @@ export const AGENT_ACCESS: Record<Exclude<keyof KeySchema, 'prefix'>, AgentAcces
   groupDigest: 'none',
   groupSummary: 'own-write',
   agentSummary: 'own-write',
+  agentCredential: 'none',
+  // On-demand measurements: the agent reads the request and writes its own progress and figures.
+  measurement: 'read',
+  measurementState: 'own-write',
+  measurementResult: 'own-write',
+  measureRate: 'none',
 };
 
 /** The commands the agent's store calls send (shared/store/*, agent/daemon/*), and no other. */

@@ -47,6 +47,8 @@ export interface KeySchema {
   groupSummary(agent: string, group: string): string;
   /** string: one agent's roll-up over all its targets, to tell its own link from its targets */
   agentSummary(agent: string): string;
+  /** string: when the agent's own Redis user (its credential) was made and with which ACL rules; never the token */
+  agentCredential(agent: string): string;
   /** string with expiry: an on-demand measurement as asked (targets, chosen agents, settings, deadline) */
   measurement(id: string): string;
   /** string with expiry: one chosen agent's progress on a measurement (running, finished, failed) */
@@ -80,6 +82,7 @@ export function keySchema(prefix = ''): KeySchema {
     groupDigest: (group) => k(`group-digest_${group}`),
     groupSummary: (agent, group) => k(`group-summary_${agent}_${group}`),
     agentSummary: (agent) => k(`agent-summary_${agent}`),
+    agentCredential: (agent) => k(`agent-credential_${agent}`),
     measurement: (id) => k(`measurement_${id}`),
     measurementState: (id, agent) => k(`measurement-state_${id}_${agent}`),
     measurementResult: (id, agent) => k(`measurement-result_${id}_${agent}`),
@@ -138,6 +141,7 @@ export type ParsedKey =
   | { kind: 'group-digest'; group: string }
   | { kind: 'group-summary'; agent: string; group: string }
   | { kind: 'agent-summary'; agent: string }
+  | { kind: 'agent-credential'; agent: string }
   | { kind: 'measurement'; id: string }
   | { kind: 'measurement-state'; id: string; agent: string }
   | { kind: 'measurement-result'; id: string; agent: string }
@@ -151,6 +155,7 @@ const single: Record<string, ParsedKey['kind']> = {
   'webhook-seen_': 'webhook-seen',
   'group-digest_': 'group-digest',
   'agent-summary_': 'agent-summary',
+  'agent-credential_': 'agent-credential',
   measurement_: 'measurement',
 };
 

@@ -1,0 +1,177 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { RedisPool } from './redis-pool.ts';
+import type { RedisTarget } from './redis-url.ts';
+import { appendCommand } from './resp-encoder.ts';
+import { RedisErrorReply, type Reply } from './resp-parser.ts';
+
+// Tokens of Redis ACL users, as Upstash hands them out with ACL GENTOKEN: one gateway serves many
+// users. A user token names its user and is itself the user's password in Redis, so the gateway
+// keeps no table of its own: Redis's ACL is the one record, a token survives a gateway restart,
+// and a rotated or deleted user's token stops working as soon as Redis stops accepting it.
+//
+// A token is accepted when Redis's ACL holds it: ACL GETUSER (on the gateway's own connections)
+// lists the SHA-256 of every password of the user, and the user must be on and not `nopass` (which
+// would accept any token naming it). Its commands then run on connections that logged in as that
+// user (AUTH user token), so Redis itself applies the user's rules to each of them.
+
+const TOKEN_MARK = 'pau1';
+/** Verified tokens are checked against Redis again this often, for changes made around the gateway. */
+const DEFAULT_RECHECK_MS = 30_000;
+const MIN_PASSWORD_LENGTH = 20;
+
+export interface UserSession {
+  user: string;
+  /** Connections logged in as the user. */
+  pool: RedisPool;
+  /** How to reach Redis as the user (subscriptions dial their own connection). */
+  target: RedisTarget;
+}
+
+/** A user token for `user`: a new random secret, or the caller's own password wrapped. */
+export function makeUserToken(user: string, password?: string): string {
+  if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) {
+    throw new Error(
+      `ERR the password is too weak to be a token: give at least ${MIN_PASSWORD_LENGTH} random characters, or none to have one made`,
+    );
+  }
+  const secret = password ?? randomBytes(32).toString('base64url');
+  return `${TOKEN_MARK}.${Buffer.from(user).toString('base64url')}.${secret}`;
+}
+
+/** The user a token names, or null when it is not a user token. */
+export function userOfToken(token: string): string | null {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  if (first < 0 || second < 0 || token.slice(0, first) !== TOKEN_MARK || second === token.length - 1) {
+    return null;
+  }
+  const user = Buffer.from(token.slice(first + 1, second), 'base64url').toString();
+  return user === '' || /[\s\0]/.test(user) ? null : user;
+}
+
+/** What ACL GETUSER says of a user, as far as accepting a password goes. */
+export interface UserRecord {
+  on: boolean;
+  nopass: boolean;
+  /** SHA-256 hex of each password */
+  passwords: string[];
+}
+
+/** ACL GETUSER's reply (RESP2: name, value, name, value, ...) read; null for no such user. */
+export function readUserRecord(reply: Reply): UserRecord | null {
+  if (!Array.isArray(reply)) return null;
+  const field = (name: string): Reply | undefined => {
+    for (let i = 0; i + 1 < reply.length; i += 2) if (reply[i] === name) return reply[i + 1];
+    return undefined;
+  };
+  const flags = field('flags');
+  const passwords = field('passwords');
+  const list = (value: Reply | undefined) =>
+    Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  return {
+    on: list(flags).includes('on'),
+    nopass: list(flags).includes('nopass'),
+    passwords: list(passwords),
+  };
+}
+
+export function passwordHash(password: string): string {
+  return createHash('sha256').update(password).digest('hex');
+}
+
+/** True when Redis would let `password` log in as the user this record describes. */
+export function acceptsPassword(record: UserRecord | null, password: string): boolean {
+  return record?.on === true && !record.nopass && record.passwords.includes(passwordHash(password));
+}
+
+/** Runs one command on the gateway's own connections. */
+export function adminCommand(pool: RedisPool, command: readonly string[]): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    pool.pick().send(appendCommand('', command), 1, 'utf8', (error, replies) => {
+      if (error) reject(error);
+      else resolve(replies[0]!);
+    });
+  });
+}
+
+interface Entry {
+  session: UserSession;
+  checkedAt: number;
+}
+
+export class TokenUsers {
+  private readonly verified = new Map<string, Entry>();
+  private readonly checking = new Map<string, Promise<UserSession | null>>();
+  private readonly recheckMs: number;
+
+  /**
+   * `admin` runs ACL GETUSER; `target` is how the gateway reaches Redis, whose login user is never
+   * served to a user token (nor `default`).
+   */
+  constructor(
+    private readonly target: RedisTarget,
+    private readonly admin: RedisPool,
+    options: { recheckMs?: number; connectTimeoutMs: number; replyTimeoutMs: number },
+    private readonly poolOf: (target: RedisTarget) => RedisPool = (t) =>
+      new RedisPool(t, {
+        sharedConnections: 1,
+        maxDedicated: 2,
+        connectTimeoutMs: options.connectTimeoutMs,
+        replyTimeoutMs: options.replyTimeoutMs,
+      }),
+  ) {
+    this.recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
+  }
+
+  /** True for a user that no user token may act as: the gateway's own login, and `default`. */
+  isReserved(user: string): boolean {
+    return user === 'default' || user === (this.target.username ?? 'default');
+  }
+
+  /** The session of a presented user token, or null when it is not one Redis accepts now. */
+  resolve(token: string): Promise<UserSession | null> {
+    const user = userOfToken(token);
+    if (user === null || this.isReserved(user)) return Promise.resolve(null);
+    const key = passwordHash(token);
+    const entry = this.verified.get(key);
+    if (entry && Date.now() - entry.checkedAt < this.recheckMs) return Promise.resolve(entry.session);
+    let pending = this.checking.get(key);
+    if (!pending) {
+      pending = this.check(key, user, token).finally(() => this.checking.delete(key));
+      this.checking.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Drops every session of `user` at once: its rules or passwords just changed. */
+  forget(user: string): void {
+    for (const [key, entry] of this.verified) {
+      if (entry.session.user !== user) continue;
+      entry.session.pool.close();
+      this.verified.delete(key);
+    }
+  }
+
+  close(): void {
+    for (const entry of this.verified.values()) entry.session.pool.close();
+    this.verified.clear();
+  }
+
+  private async check(key: string, user: string, token: string): Promise<UserSession | null> {
+    const reply = await adminCommand(this.admin, ['ACL', 'GETUSER', user]);
+    if (reply instanceof RedisErrorReply) throw new Error(reply.message);
+    const entry = this.verified.get(key);
+    if (!acceptsPassword(readUserRecord(reply), token)) {
+      if (entry) this.forget(user);
+      return null;
+    }
+    if (entry) {
+      entry.checkedAt = Date.now();
+      return entry.session;
+    }
+    const target: RedisTarget = { ...this.target, username: user, password: token };
+    const session: UserSession = { user, target, pool: this.poolOf(target) };
+    this.verified.set(key, { session, checkedAt: Date.now() });
+    return session;
+  }
+}

@@ -1,8 +1,8 @@
 import type { GroupSummary } from '../../shared/schema.ts';
 
 // The order a group's report pages through: the members some agent's summary shows in trouble
-// (no status, lost packets, no figure yet) first, then every other member, each part sorted. Only
-// summaries of the current membership count; without them the report is simply sorted.
+// (no status, lost packets, no figure yet) first, then every other member, each part in the order
+// given (sorted, as the store reads them). Only summaries of the current membership count.
 
 export function reportOrder(
   members: readonly string[],
@@ -18,8 +18,6 @@ export function reportOrder(
   const first: string[] = [];
   const rest: string[] = [];
   for (const ip of members) (troubled.has(ip) ? first : rest).push(ip);
-  first.sort();
-  rest.sort();
   return { order: [...first, ...rest], troubled: first.length };
 }
 

@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { HISTORY } from '../../shared/store.ts';
-import { membershipDigest } from '../../shared/summary/membership-digest.ts';
 import { pageSize, reportOrder } from '../check/report-order.ts';
 import { measure } from '../check/verdict.ts';
 import { storeOf } from '../env.ts';
@@ -156,8 +155,8 @@ reports.openapi(
     let troubled = 0;
     let next: string | null = null;
     // The page is chosen once the summaries are read, so its statuses still go in the third trip.
-    const view = await storeOf(c).groupView.read(group, {}, (members, summaries, agentCount) => {
-      const ordered = reportOrder(members, summaries, membershipDigest(members));
+    const view = await storeOf(c).groupView.read(group, {}, (members, summaries, agentCount, digest) => {
+      const ordered = reportOrder(members, summaries, digest);
       const size = pageSize(query.limit ?? 500, agentCount);
       total = members.length;
       troubled = ordered.troubled;

@@ -72,6 +72,8 @@ export type MemberSelection = (
   members: string[],
   summaries: ReadonlyMap<string, GroupSummary>,
   candidateAgents: number,
+  /** Digest of `members`, to compare the summaries with. */
+  digest: string,
 ) => string[];
 
 /** Above this many speculative status keys, read the job values first. */
@@ -109,11 +111,12 @@ export function groupViewStore({ redis, keys }: StoreContext) {
       if (Number(listed) !== 1 && all.length === 0) return null;
       const candidates = options.agent === undefined ? sortedStrings(registered) : [options.agent];
       if (candidates.length === 0) {
-        const ips = select ? select(all, new Map(), 0) : all;
+        const digest = membershipDigest(all);
+        const ips = select ? select(all, new Map(), 0, digest) : all;
         return {
           group,
           ips,
-          digest: membershipDigest(all),
+          digest,
           memberCount: all.length,
           agents: [],
           statuses: new Map(),
@@ -123,7 +126,7 @@ export function groupViewStore({ redis, keys }: StoreContext) {
 
       const { withJobs, summaries, rollups } = await readAgents(candidates, group);
       const digest = membershipDigest(all);
-      const ips = select ? select(all, summaries, withJobs.length) : all;
+      const ips = select ? select(all, summaries, withJobs.length, digest) : all;
       const base = { group, ips, digest, memberCount: all.length, summaries, rollups };
       if (withJobs.length === 0) return { ...base, agents: [], statuses: new Map(), roundTrips: 2 };
 

@@ -30,6 +30,8 @@ export type RedisClient = Pick<
   | 'ping'
   | 'pipeline'
   | 'multi'
+  // ACL commands for agent credentials (credentials.ts), which the client has no method for.
+  | 'exec'
 >;
 
 export interface StoreContext {

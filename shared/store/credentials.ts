@@ -1,6 +1,6 @@
-import type { Redis } from '@upstash/redis';
 import { type AclFlavour, agentAclRules, agentUserName } from '../agent-acl.ts';
 import type { KeySchema } from '../keys.ts';
+import type { RedisClient } from './context.ts';
 
 // An agent's own Redis user and its REST token, made the way Upstash makes them (and our gateway
 // answers the same): ACL GENTOKEN makes the token, ACL SETUSER sets it as the user's only password
@@ -17,7 +17,7 @@ export interface CredentialInfo {
   acl: AclFlavour;
 }
 
-type AclClient = Pick<Redis, 'exec' | 'get' | 'set' | 'del'>;
+type AclClient = Pick<RedisClient, 'exec' | 'get' | 'set' | 'del'>;
 
 /** Redis (or Upstash) would not take the Redis 7 rule forms: `%R~`, `%W~` or a selector. */
 function isRuleSyntaxError(error: unknown): boolean {

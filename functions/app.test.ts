@@ -262,6 +262,8 @@ describe('OpenAPI', () => {
       '/v1/groups/{group}',
       '/v1/groups/{group}/report',
       '/v1/health',
+      '/v1/measurements',
+      '/v1/measurements/{id}',
       '/v1/webhooks/groups/{group}',
     ]);
     expect(spec.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });

@@ -12,6 +12,7 @@ import { check } from './routes/check.ts';
 import { groups } from './routes/groups.ts';
 import { health } from './routes/health.ts';
 import { jobs } from './routes/jobs.ts';
+import { measurements } from './routes/measurements.ts';
 import { reports } from './routes/reports.ts';
 import { securePage } from './secure-page.ts';
 import { webhooks } from './webhooks/groups.ts';
@@ -41,6 +42,7 @@ export function createApp() {
   app.route('/v1/agents', agents);
   app.route('/v1', reports);
   app.route('/v1/check', check);
+  app.route('/v1/measurements', measurements);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

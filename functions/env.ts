@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { type CidrBlock, parseCidr } from '../shared/ip.ts';
 import { RestRedis, restRequester } from '../shared/redis-requester.ts';
 import { createStore, type Store } from '../shared/store.ts';
 import { apiError } from './errors.ts';
@@ -18,6 +19,10 @@ export interface Bindings {
   WEBHOOK_SECRET?: string;
   /** Namespace prefix for every key, so deployments can share a database. */
   KEY_PREFIX?: string;
+  /** CIDR blocks (space or comma separated) that on-demand measurements may target; unset: any. */
+  MEASURE_ALLOW?: string;
+  /** Measurements one token may ask for per minute (default 30). */
+  MEASURE_RATE_PER_MINUTE?: string;
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: { store?: Store; access?: 'read' | 'write' } };
@@ -59,6 +64,23 @@ export function webhookSecretBinding(env: Bindings | undefined): string[] {
     }
   }
   return secrets;
+}
+
+/** What confines on-demand measurements: the target blocks (null: any) and the per-token rate. */
+export function measureBindings(env: Bindings | undefined): { allow: CidrBlock[] | null; perMinute: number } {
+  const raw = env?.MEASURE_ALLOW?.trim();
+  const allow = raw
+    ? splitValues(raw).map((text) => {
+        const block = parseCidr(text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`);
+        if (!block) configError('MEASURE_ALLOW', `holds "${text}", which is not a CIDR block`);
+        return block;
+      })
+    : null;
+  const rate = env?.MEASURE_RATE_PER_MINUTE?.trim();
+  if (rate && !/^[1-9][0-9]{0,6}$/.test(rate)) {
+    configError('MEASURE_RATE_PER_MINUTE', `must be a whole number from 1 to 9999999, not "${rate}"`);
+  }
+  return { allow, perMinute: rate ? Number(rate) : 30 };
 }
 
 /** The pattern lets through a few strings atob refuses ("abcde"); those would otherwise be a 500. */

@@ -43,7 +43,7 @@ const notAn = (what: string) => (issue: { input?: unknown }) => `"${String(issue
 export const ipAddress = z.union([ipv4, ipv6], { error: notAn('an IP address') });
 
 /** Spaces around an entry are dropped, as they are around a line of a text/plain webhook. */
-const ipEntry = z
+export const ipEntry = z
   .preprocess(
     (value) => (typeof value === 'string' ? value.trim() : value),
     z.union([ipv4, ipv6, cidrv4, cidrv6], { error: notAn('an IP address or CIDR block') }),

@@ -62,16 +62,16 @@ describe('key schema', () => {
 
   it('spells and parses the measurement keys', () => {
     expect(keys.measurement('m1x')).toBe('measurement_m1x');
-    expect(keys.measurementState('m1x', 'edge-1')).toBe('measurement-state_m1x_edge-1');
-    expect(keys.measurementResult('m1x', 'edge-1')).toBe('measurement-result_m1x_edge-1');
+    expect(keys.measurementState('edge-1', 'm1x')).toBe('measurement-state_edge-1_m1x');
+    expect(keys.measurementResult('edge-1', 'm1x')).toBe('measurement-result_edge-1_m1x');
     expect(keys.measureRate('ab12', 29000)).toBe('measure-rate_ab12_29000');
     expect(parseKey('measurement_m1x')).toEqual({ kind: 'measurement', id: 'm1x' });
-    expect(parseKey('measurement-state_m1x_edge-1')).toEqual({
+    expect(parseKey('measurement-state_edge-1_m1x')).toEqual({
       kind: 'measurement-state',
       id: 'm1x',
       agent: 'edge-1',
     });
-    expect(parseKey('ns:measurement-result_m1x_e.2', 'ns:')).toEqual({
+    expect(parseKey('ns:measurement-result_e.2_m1x', 'ns:')).toEqual({
       kind: 'measurement-result',
       id: 'm1x',
       agent: 'e.2',
@@ -82,7 +82,7 @@ describe('key schema', () => {
       window: 29000,
     });
     expect(parseKey('measure-rate_ab12_x')).toBeNull();
-    expect(parseKey('measurement-state_m1x')).toBeNull();
+    expect(parseKey('measurement-state_edge-1')).toBeNull();
   });
 
   it('puts a namespace prefix in front of every key', () => {

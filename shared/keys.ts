@@ -52,9 +52,9 @@ export interface KeySchema {
   /** string with expiry: an on-demand measurement as asked (targets, chosen agents, settings, deadline) */
   measurement(id: string): string;
   /** string with expiry: one chosen agent's progress on a measurement (running, finished, failed) */
-  measurementState(id: string, agent: string): string;
+  measurementState(agent: string, id: string): string;
   /** string with expiry: one chosen agent's figures per target of a measurement */
-  measurementResult(id: string, agent: string): string;
+  measurementResult(agent: string, id: string): string;
   /** integer with expiry: measurements one token asked for in one fixed window (rate limit) */
   measureRate(client: string, window: number): string;
 }
@@ -84,8 +84,8 @@ export function keySchema(prefix = ''): KeySchema {
     agentSummary: (agent) => k(`agent-summary_${agent}`),
     agentCredential: (agent) => k(`agent-credential_${agent}`),
     measurement: (id) => k(`measurement_${id}`),
-    measurementState: (id, agent) => k(`measurement-state_${id}_${agent}`),
-    measurementResult: (id, agent) => k(`measurement-result_${id}_${agent}`),
+    measurementState: (agent, id) => k(`measurement-state_${agent}_${id}`),
+    measurementResult: (agent, id) => k(`measurement-result_${agent}_${id}`),
     measureRate: (client, window) => k(`measure-rate_${client}_${window}`),
   };
 }
@@ -208,7 +208,7 @@ export function parseKey(key: string, prefix = ''): ParsedKey | null {
   if (pairedKind === 'group-summary') return { kind: 'group-summary', agent, group: second };
   // Measurement ids and rate-limit client ids never contain `_` either.
   if (pairedKind === 'measurement-state' || pairedKind === 'measurement-result') {
-    return { kind: pairedKind, id: agent, agent: second };
+    return { kind: pairedKind, agent, id: second };
   }
   if (pairedKind === 'measure-rate') {
     return /^[0-9]+$/.test(second) ? { kind: 'measure-rate', client: agent, window: Number(second) } : null;

@@ -6,6 +6,7 @@ import { groupViewStore } from './store/group-view.ts';
 import { groupStore } from './store/groups.ts';
 import { historyStore } from './store/history.ts';
 import { jobStore } from './store/jobs.ts';
+import { measurementStore } from './store/measurements.ts';
 import { statusStore } from './store/statuses.ts';
 import { webhookStore } from './store/webhooks.ts';
 
@@ -32,6 +33,7 @@ export function createStore(redis: RedisClient, options: { prefix?: string } = {
     history: historyStore(context),
     groupView: groupViewStore(context),
     webhooks: webhookStore(context),
+    measurements: measurementStore(context),
   };
 }
 

@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySchema } from '../../shared/keys.ts';
+import { createStore } from '../../shared/store.ts';
 import { type ApiHarness, startApiHarness, TOKENS, WEBHOOK_SECRET } from '../testing/api-harness.ts';
 import { sign } from '../webhooks/signature.ts';
 
@@ -127,6 +128,7 @@ const known: Record<string, unknown[]> = {
   job: ['core'],
   ip: ['198.18.0.1'],
   groups: [['dc1']],
+  id: ['seededmeasurement000'],
 };
 
 function parameterValue(name: string, schema: Json): fc.Arbitrary<unknown> {
@@ -156,7 +158,13 @@ function requests({ path, op }: Operation): fc.Arbitrary<Drawn> {
     ? fc.oneof(
         fromSchema(bodySchema),
         // Bodies naming what exists, so group and job writes succeed as well as fail.
-        fc.record({ spec: fc.constantFrom('*/10 * * * * *', '0 * * * *'), groups: fc.constant(['dc1']) }),
+        path === '/v1/measurements'
+          ? // ...and measurements are asked for (random targets are mostly blocks too large to measure).
+            fc.record({
+              targets: fc.constant(['198.18.0.1']),
+              agents: fc.constantFrom('all', ['edge-1'], { any: 1 }),
+            })
+          : fc.record({ spec: fc.constantFrom('*/10 * * * * *', '0 * * * *'), groups: fc.constant(['dc1']) }),
       )
     : fc.constant(undefined);
   const token = op.security ? fc.constantFrom(TOKENS.write, TOKENS.read) : fc.constant(null);
@@ -210,6 +218,24 @@ async function seed(): Promise<void> {
     }),
   );
   await api.backend.redis.sadd(keys.agentErrList('edge-1'), '198.18.0.1');
+  // An online agent to measure from, and a finished measurement to read (so no GET waits).
+  const beat = { version: '0', hostname: 'h', pid: 1, started_at: 'seed', jobs: ['core'] };
+  await api.backend.redis.set(keys.agentOnline('edge-1'), JSON.stringify(beat), { ex: 300 });
+  const measurements = createStore(api.backend.redis).measurements;
+  const now = Date.now();
+  const request = {
+    id: 'seededmeasurement000',
+    created_at: now,
+    deadline_at: now + 5_000,
+    targets: ['198.18.0.1'],
+    agents: [{ name: 'edge-1', started_at: 'seed' }],
+    offline: [],
+    count: 1,
+    interval_ms: 0,
+    timeout_ms: 100,
+  };
+  await measurements.create(request);
+  await measurements.markFinished(request, 'edge-1', now, [], now);
 }
 
 describe('every operation, driven by the description alone', () => {

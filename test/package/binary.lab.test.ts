@@ -192,5 +192,7 @@ describeBinary('the single executable, with no node and no node_modules in sight
     expect(out.code).toBe(2);
     expect(out.stdout).toBe('');
     expect(out.stderr).toMatch(/^ping-agent probe: .*CAP_NET_RAW.*AmbientCapabilities=CAP_NET_RAW\n$/);
+    // The capability has to go on the binary, not on a node it does not use.
+    expect(out.stderr).toContain(`setcap cap_net_raw+ep "${binary}"`);
   });
 });

@@ -25,6 +25,10 @@ const commands: Record<string, Command> = {
     summary: 'serve the Upstash REST protocol in front of a redis-server',
     load: () => import('./gateway-command.ts'),
   },
+  credentials: {
+    summary: "make, rotate, revoke or show a field agent's own Redis token (through the API)",
+    load: () => import('./credentials-command.ts'),
+  },
   dev: {
     summary: 'run the whole stack locally: redis, gateway, API, agent',
     load: () => import('./dev-command.ts'),

@@ -85,6 +85,34 @@ describe('key schema', () => {
     expect(parseKey('measurement-state_edge-1')).toBeNull();
   });
 
+  it('spells and parses the alert and notifier keys', () => {
+    expect(keys.alertList()).toBe('alert-list');
+    expect(keys.alertRule('dc1-loss')).toBe('alert_dc1-loss');
+    expect(keys.alertStates()).toBe('alert-states');
+    expect(keys.alertTransition('dc1-loss', 'a1b2.3')).toBe('alert-transition_dc1-loss_a1b2.3');
+    expect(keys.alertOutbox()).toBe('alert-outbox');
+    expect(keys.alertDelivery('a1b2.3.ops')).toBe('alert-delivery_a1b2.3.ops');
+    expect(keys.alertLease('a1b2.3.ops')).toBe('alert-lease_a1b2.3.ops');
+    expect(keys.alertLog('dc1-loss')).toBe('alert-log_dc1-loss');
+    expect(keys.notifierList()).toBe('notifier-list');
+    expect(keys.notifier('slack-ops')).toBe('notifier_slack-ops');
+    for (const kind of ['alert-list', 'alert-states', 'alert-outbox', 'notifier-list']) {
+      expect(parseKey(`ns:${kind}`, 'ns:')).toEqual({ kind });
+    }
+    expect(parseKey('alert_dc1-loss')).toEqual({ kind: 'alert-rule', rule: 'dc1-loss' });
+    expect(parseKey('alert-log_dc1-loss')).toEqual({ kind: 'alert-log', rule: 'dc1-loss' });
+    expect(parseKey('notifier_slack-ops')).toEqual({ kind: 'notifier', notifier: 'slack-ops' });
+    expect(parseKey('alert-delivery_a1b2.3.ops')).toEqual({ kind: 'alert-delivery', id: 'a1b2.3.ops' });
+    expect(parseKey('alert-lease_a1b2.3.ops')).toEqual({ kind: 'alert-lease', id: 'a1b2.3.ops' });
+    expect(parseKey('alert-transition_dc1-loss_a1b2.3')).toEqual({
+      kind: 'alert-transition',
+      rule: 'dc1-loss',
+      transition: 'a1b2.3',
+    });
+    expect(parseKey('alert-transition_dc1-loss')).toBeNull();
+    expect(parseKey('alert_a_b')).toBeNull();
+  });
+
   it('puts a namespace prefix in front of every key', () => {
     const ns = keySchema('staging:');
     expect(ns.agentList()).toBe('staging:agent-list');

@@ -57,6 +57,26 @@ export interface KeySchema {
   measurementResult(agent: string, id: string): string;
   /** integer with expiry: measurements one token asked for in one fixed window (rate limit) */
   measureRate(client: string, window: number): string;
+  /** set: alert rule names */
+  alertList(): string;
+  /** string: one alert rule (group limits or agents offline, for_s, notifiers) */
+  alertRule(name: string): string;
+  /** sorted set: rule name → the version of its current state; only ever raised (ZADD GT) */
+  alertStates(): string;
+  /** string: one state of a rule, claimed with SET NX so one evaluation makes each transition; `transition` is `{rule id}.{version}` */
+  alertTransition(name: string, transition: string): string;
+  /** sorted set: delivery ids still to send, scored by when the next attempt is due (ms) */
+  alertOutbox(): string;
+  /** string: one notification to one notifier (its payload, attempts so far) */
+  alertDelivery(id: string): string;
+  /** string with expiry: held by the invocation sending a delivery, so two never send it at once */
+  alertLease(id: string): string;
+  /** list: the rule's last 50 delivery attempts, newest first */
+  alertLog(name: string): string;
+  /** set: notifier names */
+  notifierList(): string;
+  /** string: one notifier, `{"type": "webhook", "url", "secret"}` or `{"type": "slack", "url"}` */
+  notifier(name: string): string;
 }
 
 export function keySchema(prefix = ''): KeySchema {
@@ -87,6 +107,16 @@ export function keySchema(prefix = ''): KeySchema {
     measurementState: (agent, id) => k(`measurement-state_${agent}_${id}`),
     measurementResult: (agent, id) => k(`measurement-result_${agent}_${id}`),
     measureRate: (client, window) => k(`measure-rate_${client}_${window}`),
+    alertList: () => k('alert-list'),
+    alertRule: (name) => k(`alert_${name}`),
+    alertStates: () => k('alert-states'),
+    alertTransition: (name, transition) => k(`alert-transition_${name}_${transition}`),
+    alertOutbox: () => k('alert-outbox'),
+    alertDelivery: (id) => k(`alert-delivery_${id}`),
+    alertLease: (id) => k(`alert-lease_${id}`),
+    alertLog: (name) => k(`alert-log_${name}`),
+    notifierList: () => k('notifier-list'),
+    notifier: (name) => k(`notifier_${name}`),
   };
 }
 
@@ -145,7 +175,37 @@ export type ParsedKey =
   | { kind: 'measurement'; id: string }
   | { kind: 'measurement-state'; id: string; agent: string }
   | { kind: 'measurement-result'; id: string; agent: string }
-  | { kind: 'measure-rate'; client: string; window: number };
+  | { kind: 'measure-rate'; client: string; window: number }
+  | { kind: 'alert-list' }
+  | { kind: 'alert-states' }
+  | { kind: 'alert-outbox' }
+  | { kind: 'notifier-list' }
+  | { kind: 'alert-rule'; rule: string }
+  | { kind: 'alert-transition'; rule: string; transition: string }
+  | { kind: 'alert-delivery'; id: string }
+  | { kind: 'alert-lease'; id: string }
+  | { kind: 'alert-log'; rule: string }
+  | { kind: 'notifier'; notifier: string };
+
+const plain = new Set([
+  'agent-list',
+  'groups-list',
+  'config-version',
+  'alert-list',
+  'alert-states',
+  'alert-outbox',
+  'notifier-list',
+]);
+
+/** Alert keys: their parts (rule, notifier, delivery ids) never contain `_`. */
+const alertParts: Record<string, 'alert-rule' | 'alert-delivery' | 'alert-lease' | 'alert-log' | 'notifier'> =
+  {
+    alert_: 'alert-rule',
+    'alert-delivery_': 'alert-delivery',
+    'alert-lease_': 'alert-lease',
+    'alert-log_': 'alert-log',
+    notifier_: 'notifier',
+  };
 
 const single: Record<string, ParsedKey['kind']> = {
   'agent-online_': 'agent-online',
@@ -180,12 +240,24 @@ const paired: Record<string, ParsedKey['kind']> = {
 export function parseKey(key: string, prefix = ''): ParsedKey | null {
   if (!key.startsWith(prefix)) return null;
   const rest = key.slice(prefix.length);
-  if (rest === 'agent-list' || rest === 'groups-list' || rest === 'config-version') return { kind: rest };
+  if (plain.has(rest)) return { kind: rest } as ParsedKey;
   const cut = rest.indexOf('_');
   if (cut < 0) return null;
   const head = rest.slice(0, cut + 1);
   const tail = rest.slice(cut + 1);
   if (tail === '') return null;
+  const alertKind = alertParts[head];
+  if (alertKind) {
+    if (tail.includes('_')) return null;
+    if (alertKind === 'alert-rule' || alertKind === 'alert-log') return { kind: alertKind, rule: tail };
+    if (alertKind === 'notifier') return { kind: 'notifier', notifier: tail };
+    return { kind: alertKind, id: tail };
+  }
+  if (head === 'alert-transition_') {
+    const split = tail.indexOf('_');
+    if (split <= 0 || split === tail.length - 1) return null;
+    return { kind: 'alert-transition', rule: tail.slice(0, split), transition: tail.slice(split + 1) };
+  }
   const singleKind = single[head];
   if (singleKind) {
     if (singleKind === 'group') return { kind: 'group', group: tail };

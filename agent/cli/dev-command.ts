@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { intOption, parseCommandArgs } from './args.ts';
+import { scopedAgentToken } from './dev-stack/agent-credential.ts';
 import { ChildSet, waitUntil } from './dev-stack/children.ts';
 import { DEMO, seedDemo } from './dev-stack/demo-data.ts';
 import { findRedisServer, REDIS_INSTALL_HINT } from './dev-stack/redis-binary.ts';
@@ -145,10 +146,12 @@ export async function run(argv: string[]): Promise<number> {
     );
 
     if (!values['no-agent']) {
+      // Its own token, reaching only its own keys, as a field agent's should.
+      const agentToken = await race(failure, scopedAgentToken(apiUrl, DEV_SECRETS.apiToken, DEMO.agent));
       children.start('agent', node, [cli, 'run'], {
         PING_AGENT_NAME: DEMO.agent,
         UPSTASH_REDIS_REST_URL: gatewayUrl,
-        UPSTASH_REDIS_REST_TOKEN: DEV_SECRETS.redisToken,
+        UPSTASH_REDIS_REST_TOKEN: agentToken,
         PING_AGENT_SPOOL_DIR: resolve(dataDir, 'spool'),
       });
     }
@@ -177,7 +180,7 @@ ping-agent local stack is up (Ctrl-C stops it)
   API       ${s.apiUrl}   token ${DEV_SECRETS.apiToken} (read-only ${DEV_SECRETS.readToken})
             webhook secret ${DEV_SECRETS.webhookSecret}
   docs      ${s.apiUrl}/docs
-  agent     ${s.agent ? `"${DEMO.agent}", probing group "${DEMO.group}" every 10 s` : 'not started (--no-agent)'}
+  agent     ${s.agent ? `"${DEMO.agent}", probing group "${DEMO.group}" every 10 s, with its own Redis token (its keys only)` : 'not started (--no-agent)'}
 
   try: curl -s -H 'Authorization: Bearer ${DEV_SECRETS.apiToken}' '${s.apiUrl}/v1/check?group=${DEMO.group}'
 `;

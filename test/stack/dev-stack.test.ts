@@ -90,6 +90,12 @@ describeLab('ping-agent dev', () => {
       40_000,
     );
     expect(verdict.ok).toBe(true);
+    // ...with a credential of its own, made through the API: it reaches only its own keys.
+    expect(output).toContain('with its own Redis token');
+    const credential = await fetch(`${apiUrl}/v1/agents/local/credentials`, {
+      headers: { authorization: 'Bearer dev-api-token' },
+    });
+    expect(await credential.json()).toMatchObject({ exists: true, credential: { acl: 'redis7' } });
   }, 60_000);
 
   it('stops every process it started on Ctrl-C', async () => {

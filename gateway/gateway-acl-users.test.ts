@@ -1,5 +1,6 @@
 import { errors, Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_ACCESS } from '../shared/agent-acl.ts';
 import { keySchema } from '../shared/keys.ts';
 import { credentialStore } from '../shared/store/credentials.ts';
 import { startTestBackend, type TestBackend } from '../test/support/backend.ts';
@@ -143,6 +144,23 @@ const FORBIDDEN: [what: string, command: (string | number)[]][] = [
   ['shut Redis down', ['SHUTDOWN', 'NOSAVE']],
 ];
 
+/**
+ * The same, generated for every key family of shared/keys.ts: writing another agent's key of any
+ * family, and writing (or, for the API's own keys, reading) any key that is not the agent's own.
+ */
+function familyAttacks(): [string, (string | number)[]][] {
+  const out: [string, (string | number)[]][] = [];
+  for (const [family, access] of Object.entries(AGENT_ACCESS)) {
+    if (access === 'subscribe') continue;
+    const fn = k[family as keyof typeof AGENT_ACCESS] as (...parts: unknown[]) => string;
+    const parts = (agent: string) => [agent, '10.0.0.1', 3].slice(0, fn.length);
+    if (fn.length > 0) out.push([`SET another agent's ${family}`, ['SET', fn(...parts('a2')), 'x']]);
+    if (access !== 'own-write') out.push([`SET ${family}`, ['SET', fn(...parts('a1')), 'x']]);
+    if (access === 'none') out.push([`GET ${family}`, ['GET', fn(...parts('a1'))]]);
+  }
+  return out;
+}
+
 describe('an agent credential through the gateway', () => {
   let token: string;
   beforeAll(async () => {
@@ -181,7 +199,8 @@ describe('an agent credential through the gateway', () => {
     const before = await snapshot();
     const redis = asToken(token);
     const allowed: string[] = [];
-    for (const [what, command] of FORBIDDEN) {
+    expect(familyAttacks().length).toBeGreaterThan(Object.keys(AGENT_ACCESS).length);
+    for (const [what, command] of [...FORBIDDEN, ...familyAttacks()]) {
       try {
         await redis.exec(command as [string, ...string[]]);
         allowed.push(what);

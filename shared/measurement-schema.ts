@@ -12,6 +12,11 @@ export const MEASUREMENT_LIMITS = {
   count: { min: 1, max: 100, default: 3 },
   interval_ms: { min: 0, max: 10_000, default: 1_000 },
   timeout_ms: { min: 1, max: 10_000, default: 1_000 },
+  /**
+   * Longest a measurement may probe, (count - 1) x interval + timeout, ms: an agent that stops
+   * lets its measurements finish first, so this bounds how long a stop can take.
+   */
+  duration_ms: 60_000,
   /** Longest `?wait_s` a GET may hold the request open. */
   wait_s: 25,
 } as const;

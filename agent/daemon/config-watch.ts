@@ -16,6 +16,11 @@ export interface ConfigWatchOptions {
   log: Logger;
   pollMs: number;
   resyncMs: number;
+  /**
+   * Sees every message first; true when it was not a config change (a measurement, issue 13)
+   * and so needs no re-read.
+   */
+  onMessage?: (message: unknown) => boolean;
   /** Re-reads jobs and groups; throws when Redis did not answer. */
   apply: (reason: string) => Promise<void>;
 }
@@ -102,7 +107,9 @@ export class ConfigWatch {
         .then((version) => (version !== this.known ? this.sync('config-version') : undefined))
         .catch(() => {});
     });
-    subscription.on('message', () => void this.sync('pushed'));
+    subscription.on('message', ({ message }) => {
+      if (!this.o.onMessage?.(message)) void this.sync('pushed');
+    });
     subscription.on('unsubscribe', (count) => {
       if (count === 0 && this.subscription === subscription) this.resubscribe(this.backoff.next());
     });

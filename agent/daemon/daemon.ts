@@ -14,6 +14,7 @@ import { IpStateTable } from './ip-state.ts';
 import { ERR_LIST_JOB, JobRunner } from './job-run.ts';
 import { type JobPlan, nextJobSet, planOf } from './job-set.ts';
 import type { Logger } from './logger.ts';
+import { MeasurementRunner } from './measurement-runner.ts';
 import { AgentMetrics, serveMetrics } from './metrics.ts';
 import { PendingBlocks } from './pending-blocks.ts';
 import { createRedisClient, isRetryable } from './redis-client.ts';
@@ -92,6 +93,8 @@ async function runUntilStopped(
     targets: () => ipState.size,
     skippedRuns: (): number => jobs.skippedRuns + errJob.skippedRuns,
   });
+  // On-demand measurements share the engine (and so the packet budget) with the jobs, nothing else.
+  const measurements = new MeasurementRunner({ agent: config.name, store, engine, log });
   const runner: JobRunner = new JobRunner({
     agent: config.name,
     store,
@@ -140,6 +143,7 @@ async function runUntilStopped(
       log,
       pollMs: config.configPollMs,
       resyncMs: config.resyncS * 1000,
+      onMessage: (message) => measurements.onMessage(message),
       apply: async (reason) => {
         await syncJobs(store, config.name, jobs, log, reason);
         runner.membersChanged();
@@ -182,7 +186,9 @@ async function runUntilStopped(
     };
     for (const timer of timers) clearInterval(timer);
     stopWatch();
-    await step('waiting for the runs in flight', () => Promise.all([jobs.stop(), errJob.stop()]));
+    await step('waiting for the runs in flight', () =>
+      Promise.all([jobs.stop(), errJob.stop(), measurements.stop()]),
+    );
     await step('saving the open history blocks and the newest counts', () =>
       writer.write(runner.finalCommands(Date.now())),
     );

@@ -115,6 +115,7 @@ describe('POST /v1/measurements', () => {
     const cases: [unknown, number, string][] = [
       [{ targets: ['198.18.0.1'], count: 101 }, 422, 'validation'],
       [{ targets: ['198.18.0.1'], interval_ms: -1 }, 422, 'validation'],
+      [{ targets: ['198.18.0.1'], count: 100, interval_ms: 1_000 }, 422, 'too_long'],
       [{ targets: ['198.18.0.1'], group: 'dc1' }, 422, 'validation'],
       [{}, 422, 'validation'],
       [{ targets: Array.from({ length: 1_025 }, (_, i) => `10.${i >> 8}.${i & 255}.1`) }, 422, 'validation'],

@@ -136,7 +136,7 @@ measurements.openapi(
       404: errorResponse('no such group, or a named agent that never registered'),
       409: errorResponse('no agent online to measure from'),
       422: errorResponse(
-        'a target that cannot be measured (multicast, broadcast, unspecified, loopback, outside MEASURE_ALLOW), over 1,024 targets, or over 100 packets per target',
+        'a target that cannot be measured (multicast, broadcast, unspecified, loopback, outside MEASURE_ALLOW), over 1,024 targets, over 100 packets per target, or over 60 s of probing',
       ),
       429: errorResponse('this token asked for too many measurements this minute; see Retry-After'),
     },
@@ -188,6 +188,15 @@ measurements.openapi(
       interval_ms: body.interval_ms ?? interval_ms.default,
       timeout_ms: body.timeout_ms ?? timeout_ms.default,
     };
+    const durationMs = (settings.count - 1) * settings.interval_ms + settings.timeout_ms;
+    if (durationMs > MEASUREMENT_LIMITS.duration_ms) {
+      throw apiError(
+        422,
+        'too_long',
+        `count ${settings.count} at interval_ms ${settings.interval_ms} with timeout_ms ${settings.timeout_ms} would probe for ${durationMs} ms; a measurement lasts at most ${MEASUREMENT_LIMITS.duration_ms} ms`,
+        { limit_ms: MEASUREMENT_LIMITS.duration_ms, duration_ms: durationMs },
+      );
+    }
     const request: MeasurementRequest = {
       id: newMeasurementId(),
       created_at: now,

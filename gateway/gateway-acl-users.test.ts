@@ -1,6 +1,6 @@
 import { errors, Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_ACCESS } from '../shared/agent-acl.ts';
+import { AGENT_ACCESS, agentAclRules } from '../shared/agent-acl.ts';
 import { keySchema } from '../shared/keys.ts';
 import { credentialStore } from '../shared/store/credentials.ts';
 import { startTestBackend, type TestBackend } from '../test/support/backend.ts';
@@ -303,5 +303,29 @@ describe('an agent credential through the gateway', () => {
     expect(await credentials().get('a1')).toBeNull();
     expect(await credentials().revoke('a1')).toBe(false);
     expect(await admin().ping()).toBe('PONG');
+  });
+});
+
+describe('the 6.2 form of the rules (what Upstash documents)', () => {
+  it("keeps other agents' keys and every unlisted command out, but not the shared keys (the README's residual risk)", async () => {
+    await seed();
+    const token = String(await admin().exec(['ACL', 'GENTOKEN', 'ping-agent.old']));
+    await admin().exec([
+      'ACL',
+      'SETUSER',
+      'ping-agent.old',
+      ...agentAclRules('a1', token, { flavour: 'redis6' }),
+    ]);
+    const redis = asToken(token);
+    await redis.mset({ [k.ipStatus('a1', '10.0.0.2')]: '{}', [k.agentOnline('a1')]: '{}' });
+    expect(await redis.smembers(k.group('g'))).toEqual(['10.0.0.1']);
+    await expect(redis.set(k.ipStatus('a2', '10.0.0.1'), 'x')).rejects.toThrow(/NOPERM/);
+    await expect(redis.set(k.agentJob('a2', 'flood'), 'x')).rejects.toThrow(/NOPERM/);
+    await expect(redis.exec(['EVAL', 'return 1', 0])).rejects.toThrow(/not supported|NOPERM/);
+    await expect(redis.exec(['KEYS', '*'])).rejects.toThrow(/NOPERM/);
+    // What only Redis 7's read-only key permissions prevent:
+    expect(await redis.set(k.configVersion(), '8')).toBe('OK');
+    expect(await redis.srem(k.agentList(), 'a2')).toBe(1);
+    await admin().exec(['ACL', 'DELUSER', 'ping-agent.old']);
   });
 });

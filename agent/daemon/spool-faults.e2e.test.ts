@@ -143,13 +143,16 @@ describeLab('ping-agent run when its disk or Redis misbehaves', () => {
       if (process.env.CI === 'true') throw new Error(`cannot mount a tmpfs for the spool: ${error}`);
       ctx.skip();
     }
-    // 300 loopback addresses: each run is one batch of about 100 KB, so the third one does not fit.
+    // 300 loopback addresses, so that a run has something to write; the disk is filled below.
     const ips = Array.from({ length: 300 }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
     await seedJob(name, 'wide', 'spool-full', ips);
     const agent = startAgent(name, spoolDir);
     await agent.waitFor('a run', () => agent.runs('wide').length >= 1, 20_000);
     await gateway.close();
     try {
+      // A run's batch is small (statuses are written when they change), so take all the room at
+      // once: every spool write from now on meets ENOSPC, and so does the stop's last flush.
+      await writeFile(join(spoolDir, 'filler'), Buffer.alloc(256 * 1024)).catch(() => {});
       const failed = () => agent.lines.filter((l) => l.msg === 'job run failed');
       await agent.waitFor('3 failed runs', () => failed().length >= 3, 30_000);
       expect(failed().every((l) => String(l.err).includes('ENOSPC'))).toBe(true);
@@ -166,8 +169,6 @@ describeLab('ping-agent run when its disk or Redis misbehaves', () => {
       );
       expect((await readdir(spoolDir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 
-      // Whatever room is left goes too, so that the open history buckets cannot be saved at the stop.
-      await writeFile(join(spoolDir, 'filler'), Buffer.alloc(256 * 1024)).catch(() => {});
       const stopped = await agent.stop('SIGTERM');
       expect(stopped.ms).toBeLessThan(5_000);
       expect(stopped.code).toBe(1);

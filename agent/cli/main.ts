@@ -21,6 +21,10 @@ const commands: Record<string, Command> = {
     summary: "ask the API whether a group's paths are healthy (for CI)",
     load: () => import('./check-command.ts'),
   },
+  measure: {
+    summary: 'ask agents to ping targets now, through the API (for CI)',
+    load: () => import('./measure-command.ts'),
+  },
   gateway: {
     summary: 'serve the Upstash REST protocol in front of a redis-server',
     load: () => import('./gateway-command.ts'),

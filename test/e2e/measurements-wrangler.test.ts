@@ -102,6 +102,21 @@ function probeJson(args: string[]) {
   });
 }
 
+function measureCli(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(
+      process.execPath,
+      [cli, 'measure', ...args],
+      {
+        env: { ...process.env, PING_AGENT_API_URL: '', PING_AGENT_API_TOKEN: API_TOKEN, ...env },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) =>
+        done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
 /** The figures that do not depend on timing, as probe and measurements both report them. */
 const stable = (t: Record<string, unknown>) => ({
   ip: t.ip,
@@ -225,6 +240,48 @@ describeLab('on-demand measurements on wrangler dev with real agents in the netw
     }
     expect(limited?.body.error.type).toBe('rate_limited');
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('ping-agent measure prints a line per (agent, target) and exits 0 within the limits, 1 not, 2 without an answer', async () => {
+    const [lossy, fine] = [lab.targets[10]!, lab.targets[3]!];
+    await lab.setLoss(lossy, 100);
+    const base = ['--url', api.url, '-c', '2', '-p', '100', '-t', '400'];
+    const ok = await measureCli([...base, '--agents', 'm-one,m-two', fine]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(
+      new RegExp(`^m-one ${fine.replaceAll('.', '\\.')} : xmt/rcv/%loss = 2/2/0%, min/avg/max = `, 'm'),
+    );
+    expect(ok.stdout.trim().split('\n')).toHaveLength(2);
+
+    const lost = await measureCli([...base, '--any', '1', lossy, fine]);
+    expect(lost.code).toBe(1);
+    expect(lost.stdout).toContain(`${lossy} : xmt/rcv/%loss = 2/0/100%  FAILING (loss)`);
+    expect((await measureCli([...base, '--any', '1', '--max-loss', '1', lossy])).code).toBe(0);
+    expect((await measureCli([...base, '--agents', 'm-one', '--max-rtt-ms', '0.001', fine])).code).toBe(1);
+    const json = await measureCli([...base, '--agents', 'm-two', '--json', fine]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      done: true,
+      agents: [{ name: 'm-two', state: 'finished' }],
+    });
+
+    const noToken = await measureCli(['--url', api.url, fine], { PING_AGENT_API_TOKEN: '' });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('no token; pass --token or set PING_AGENT_API_TOKEN');
+    const cases: [string[], string][] = [
+      [['--url', api.url], 'no targets'],
+      [[...base, '--agents', 'a', '--any', '1', fine], '--agents or --any, not both'],
+      [[...base, '-c', '101', fine], '-c/--count must be from 1 to 100'],
+      [[...base, '127.0.0.1'], 'the API answered 422'],
+      [[...base, '--agents', 'm-gone', fine], 'no agent measured: m-gone offline'],
+      [['--url', 'http://127.0.0.1:9', fine], 'cannot reach the API'],
+    ];
+    for (const [args, message] of cases) {
+      const res = await measureCli(args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toContain(message);
+      expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    }
   }, 60_000);
 
   it('does not hang a measurement whose agent is restarted mid-way', async () => {

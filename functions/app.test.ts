@@ -239,6 +239,7 @@ describe('errors', () => {
     expect(res.status).toBe(200);
     expect(Object.keys(await snapshot(api.backend)).sort()).toEqual([
       'staging:config-version',
+      'staging:group-digest_dc1',
       'staging:group_dc1',
       'staging:groups-list',
     ]);

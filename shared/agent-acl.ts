@@ -49,6 +49,17 @@ export const AGENT_ACCESS: Record<Exclude<keyof KeySchema, 'prefix'>, AgentAcces
   measurementState: 'own-write',
   measurementResult: 'own-write',
   measureRate: 'none',
+  // Alerts are the API's alone: agents neither read rules nor see notifier URLs and secrets.
+  alertList: 'none',
+  alertRule: 'none',
+  alertStates: 'none',
+  alertTransition: 'none',
+  alertOutbox: 'none',
+  alertDelivery: 'none',
+  alertLease: 'none',
+  alertLog: 'none',
+  notifierList: 'none',
+  notifier: 'none',
 };
 
 /** The commands the agent's store calls send (shared/store/*, agent/daemon/*), and no other. */

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spreadOffsetMs } from '../agent/daemon/job-set.ts';
@@ -22,7 +22,7 @@ import { startTestBackend } from '../test/support/backend.ts';
 // of the way (config poll every 60 s, heartbeat every 200 s) and reported separately.
 //
 // Options: --small-seconds N (default 60), --large-seconds N (default 120), --only small|large,
-// --node-options '...' (default: the NODE_OPTIONS of deploy/ping-agent.service).
+// --node-options '...' (default: the NODE_OPTIONS of deploy/ping-agent.service), --binary.
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -39,7 +39,12 @@ const NODE_OPTIONS = process.argv.includes('--node-options')
 /** 100,000 targets need a larger old generation than the unit's default, as the README says. */
 const LARGE_NODE_OPTIONS = NODE_OPTIONS.replace(/--max-old-space-size=\d+/, '--max-old-space-size=256');
 const RESULTS = fileURLToPath(new URL('./RESULTS-agent.md', import.meta.url));
-const COMMAND = fileURLToPath(new URL('../dist/ping-agent.js', import.meta.url));
+// --binary: the single executable (`npm run build:binary`) instead of the npm package's command.
+const COMMAND = fileURLToPath(
+  process.argv.includes('--binary')
+    ? new URL(`../release/ping-agent-${process.platform}-${process.arch}`, import.meta.url)
+    : new URL('../dist/ping-agent.js', import.meta.url),
+);
 const TICKS = 100; // USER_HZ on Linux
 
 interface Scenario {
@@ -217,7 +222,7 @@ function report(figures: Figures[]): string {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(COMMAND)) throw new Error(`${COMMAND} is missing: run npm run build first`);
+  if (!existsSync(COMMAND)) throw new Error(`${COMMAND} is missing: run npm run build (or build:binary)`);
   const figures: Figures[] = [];
   for (const s of scenarios) if (!only || only === s.key) figures.push(await runScenario(s));
   const table = report(figures);
@@ -238,6 +243,7 @@ async function main(): Promise<void> {
     'Start to first run done: from spawning the process until its first job run is logged (it includes',
     'waiting for the first slot of the schedule); SIGTERM to exit: how long stopping it takes.',
     '',
+    `Command: \`${COMMAND.endsWith('.js') ? 'dist/ping-agent.js' : 'the single executable'} run\`, load average at the end ${loadavg()[0]!.toFixed(1)}.`,
     `Measured ${new Date().toISOString().slice(0, 16)}Z on a 2-core machine; targets: under 10 % of one core and`,
     'at most 100 MB for 10,000 targets every 10 s; requests per run at most ceil(commands / 1,000) + 2.',
     '',

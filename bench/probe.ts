@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,8 @@ import { createLab } from '../test/lab/lab.ts';
 //               10,000/s rate cap, as fping's -i 0 lifts its interval), summary lines to a pipe
 //   engine      the probe engine alone in a bundled driver process: probe() call to its return,
 //               measured inside the process, without Node's start or the command's output
+//   binary      the same command as the single executable (release/, `npm run build:binary`),
+//               when it has been built
 //   fping -i 0  `fping -i 0 -r 0 -t 3000 -q -C 1 -f FILE`
 //
 //   replies/s   replies over start-to-exit time (engine: over its probe() time)
@@ -28,6 +31,10 @@ import { createLab } from '../test/lab/lab.ts';
 const SELF = fileURLToPath(import.meta.url);
 const RUN_TS = fileURLToPath(new URL('../bin/run-ts.js', import.meta.url));
 const COMMAND = fileURLToPath(new URL('../dist/ping-agent.js', import.meta.url));
+/** The single executable (`npm run build:binary`), measured too when it has been built. */
+const BINARY = fileURLToPath(
+  new URL(`../release/ping-agent-${process.platform}-${process.arch}`, import.meta.url),
+);
 const TIMEOUT_MS = 3000;
 
 interface Measured {
@@ -125,12 +132,13 @@ async function runCommand(
   targets: number,
   ratePps: number,
   nodeOptions?: string,
+  command = COMMAND,
 ): Promise<Measured> {
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
   const t = await timed(
-    [COMMAND, 'probe', '-c', '1', '-t', String(TIMEOUT_MS), '-r', String(ratePps), '-f', file],
+    [command, 'probe', '-c', '1', '-t', String(TIMEOUT_MS), '-r', String(ratePps), '-f', file],
     env,
   );
   const byIp = new Map<string, number | null>();
@@ -211,6 +219,7 @@ async function main(): Promise<void> {
     throw new Error(`${COMMAND} is missing: run npm run build first`);
   }
   driverArgv = await driverCommand();
+  const hasBinary = existsSync(BINARY);
   const lab = await createLab({ bench: true, targets: 60_000 });
   const dir = await mkdtemp(join(tmpdir(), 'bench-probe-'));
   try {
@@ -232,13 +241,21 @@ async function main(): Promise<void> {
         ...(EXTRA_NODE_OPTIONS
           ? ([[`  ${EXTRA_NODE_OPTIONS.slice(0, 20)}`, 'flagged']] as [string, string][])
           : []),
+        ...(hasBinary ? ([['  binary', 'binary']] as [string, string][]) : []),
         ['  engine', 'engine'],
         ['fping -i 0', 'fping'],
       ];
-      const runs: Record<string, Measured[]> = { command: [], flagged: [], engine: [], fping: [] };
+      const runs: Record<string, Measured[]> = {
+        command: [],
+        flagged: [],
+        binary: [],
+        engine: [],
+        fping: [],
+      };
       for (let i = 0; i < REPEAT; i++) {
         runs.command!.push(await runCommand(file, n, 10_000_000));
         if (EXTRA_NODE_OPTIONS) runs.flagged!.push(await runCommand(file, n, 10_000_000, EXTRA_NODE_OPTIONS));
+        if (hasBinary) runs.binary!.push(await runCommand(file, n, 10_000_000, undefined, BINARY));
         runs.engine!.push(await runEngine(file, n));
         runs.fping!.push(await runFping(file, n, 0));
       }
@@ -259,6 +276,30 @@ async function main(): Promise<void> {
         `${fmt(n).padStart(7)} | ratio to fping: command ${ratio('command')}x start to exit, engine ${ratio('engine')}x`,
       );
     }
+
+    // Start to first probe: one target, one probe, start to exit (median of five), so the time is
+    // the process starting, sending and printing.
+    const one = join(dir, 'targets-1.txt');
+    await writeFile(one, `${lab.targets[0]}\n`);
+    const single = async (run: () => Promise<Measured>) => {
+      const list: Measured[] = [];
+      for (let i = 0; i < 5; i++) list.push(await run());
+      return { ms: median(list.map((m) => m.wallMs)), mb: median(list.map((m) => m.peakMb)) };
+    };
+    const starts: [string, { ms: number; mb: number }][] = [
+      ['ping-agent', await single(() => runCommand(one, 1, 10_000))],
+      ...(hasBinary
+        ? ([['binary', await single(() => runCommand(one, 1, 10_000, undefined, BINARY))]] as [
+            string,
+            { ms: number; mb: number },
+          ][])
+        : []),
+      ['fping', await single(() => runFping(one, 1, 0))],
+    ];
+    console.log('');
+    console.log('one target, one probe, start to exit (median of 5):');
+    for (const [name, f] of starts)
+      console.log(`  ${name.padEnd(10)} ${f.ms.toFixed(0)} ms, ${f.mb.toFixed(1)} MB`);
 
     // The same 1,000 targets at 1,000 probes per second: latency, not throughput.
     const file = join(dir, 'targets-rtt.txt');

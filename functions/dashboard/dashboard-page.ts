@@ -1,4 +1,5 @@
 import { dashboardScript } from './dashboard-script.ts';
+import { measurePanelHtml, measureScript } from './measure-panel.ts';
 
 // /dashboard: groups, agents, every agent's view of a group, and one IP's latency and loss over
 // time. A static page: everything it shows comes from the API with the user's own token.
@@ -31,6 +32,7 @@ export function dashboardPage(): string {
   svg { width: 100%; height: auto; } .grid { stroke: #eaeef2; } .axis { font-size: 11px; fill: var(--muted); }
   .band-outer { fill: #b6e3ff; } .band-inner { fill: #54aeff; opacity: .55; } .empty { color: var(--muted); }
   #ranges { float: right; }
+  #measure-form { display: flex; flex-wrap: wrap; gap: .4rem; margin-bottom: .6rem; } #measure-form input[type=number] { width: 4.5rem; }
 </style>
 </head>
 <body>
@@ -52,9 +54,11 @@ export function dashboardPage(): string {
       <div id="graph"><p class="empty">Pick an IP in the table.</p></div>
       <small>Bands: 10th–90th and 25th–75th percentile RTT; line: median, coloured by loss; bars: loss.</small>
     </section>
+    ${measurePanelHtml}
   </main>
 </div>
 <script>${dashboardScript}</script>
+<script>${measureScript}</script>
 </body>
 </html>`;
 }

@@ -2,9 +2,11 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentProcess } from '../../agent/daemon/testing/agent-process.ts';
 import { keySchema } from '../../shared/keys.ts';
+import { credentialStore } from '../../shared/store/credentials.ts';
 import { createLab, type Lab } from '../lab/lab.ts';
 import { describeLab, labMissing } from '../lab/require-lab.ts';
 import { startTestBackend, type TestBackend } from '../support/backend.ts';
@@ -27,10 +29,10 @@ let api: WranglerDev;
 let spool: string;
 const agents = new Map<string, AgentProcess>();
 
-function startAgent(name: string): AgentProcess {
+function startAgent(name: string, token = backend.token): AgentProcess {
   const agent = AgentProcess.start({
     UPSTASH_REDIS_REST_URL: backend.gatewayUrl,
-    UPSTASH_REDIS_REST_TOKEN: backend.token,
+    UPSTASH_REDIS_REST_TOKEN: token,
     PING_AGENT_NAME: name,
     PING_AGENT_SPOOL_DIR: join(spool, name),
     PING_AGENT_HEARTBEAT_TTL_S: '30',
@@ -283,6 +285,32 @@ describeLab('on-demand measurements on wrangler dev with real agents in the netw
       expect(res.stderr.trim().split('\n')).toHaveLength(1);
     }
   }, 60_000);
+
+  it('is run by an agent holding only its own scoped Redis credential', async () => {
+    const admin = new Redis({
+      url: backend.gatewayUrl,
+      token: backend.token,
+      automaticDeserialization: false,
+      retry: false,
+      enableTelemetry: false,
+    });
+    const { token } = await credentialStore({ redis: admin, keys }).issue('m-scoped');
+    const scoped = startAgent('m-scoped', token);
+    await scoped.waitFor('agent running', () => scoped.lines.some((l) => l.msg === 'agent running'), 30_000);
+    // Its stream opens just after it starts: the first announcement may come before it listens.
+    let result: Awaited<ReturnType<typeof measure>>['result'] | null = null;
+    for (let i = 0; i < 5 && result?.agents[0].state !== 'finished'; i++) {
+      ({ result } = await measure({
+        targets: [lab.targets[4]],
+        agents: ['m-scoped'],
+        count: 2,
+        interval_ms: 100,
+      }));
+    }
+    expect(result?.agents[0]).toMatchObject({ state: 'finished', results: [{ sent: 2, received: 2 }] });
+    expect(scoped.lines.filter((l) => /REFUSED|NOPERM/i.test(JSON.stringify(l)))).toEqual([]);
+    await scoped.stop();
+  }, 90_000);
 
   it('does not hang a measurement whose agent is restarted mid-way', async () => {
     const accepted = await http('POST', '/v1/measurements', {

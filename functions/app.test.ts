@@ -258,6 +258,9 @@ describe('OpenAPI', () => {
       '/v1/agents/{agent}/ips/{ip}/history',
       '/v1/agents/{agent}/jobs',
       '/v1/agents/{agent}/jobs/{job}',
+      '/v1/alerts',
+      '/v1/alerts/{name}',
+      '/v1/alerts/{name}/deliveries',
       '/v1/check',
       '/v1/groups',
       '/v1/groups/{group}',
@@ -265,6 +268,8 @@ describe('OpenAPI', () => {
       '/v1/health',
       '/v1/measurements',
       '/v1/measurements/{id}',
+      '/v1/notifiers',
+      '/v1/notifiers/{name}',
       '/v1/webhooks/groups/{group}',
     ]);
     expect(spec.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });

@@ -8,11 +8,13 @@ import { notFoundOrNotAllowed } from './method-not-allowed.ts';
 import { docsPage } from './openapi/docs-page.ts';
 import { validationHook } from './router.ts';
 import { agents } from './routes/agents.ts';
+import { alerts } from './routes/alerts.ts';
 import { check } from './routes/check.ts';
 import { groups } from './routes/groups.ts';
 import { health } from './routes/health.ts';
 import { jobs } from './routes/jobs.ts';
 import { measurements } from './routes/measurements.ts';
+import { notifiers } from './routes/notifiers.ts';
 import { reports } from './routes/reports.ts';
 import { securePage } from './secure-page.ts';
 import { webhooks } from './webhooks/groups.ts';
@@ -43,6 +45,8 @@ export function createApp() {
   app.route('/v1', reports);
   app.route('/v1/check', check);
   app.route('/v1/measurements', measurements);
+  app.route('/v1/alerts', alerts);
+  app.route('/v1/notifiers', notifiers);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

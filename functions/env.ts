@@ -23,6 +23,10 @@ export interface Bindings {
   MEASURE_ALLOW?: string;
   /** Measurements one token may ask for per minute (default 30). */
   MEASURE_RATE_PER_MINUTE?: string;
+  /** "true" only in local development: notifiers may use http and private or loopback addresses. */
+  ALERT_ALLOW_LOCAL?: string;
+  /** Seconds before the first retry of a failed notification at a later invocation (default 60). */
+  ALERT_RETRY_BASE_S?: string;
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: { store?: Store; access?: 'read' | 'write' } };
@@ -83,6 +87,19 @@ export function measureBindings(env: Bindings | undefined): { allow: CidrBlock[]
   return { allow, perMinute: rate ? Number(rate) : 30 };
 }
 
+/** What confines alert notifications: local targets allowed (dev only) and the retry backoff. */
+export function alertBindings(env: Bindings | undefined): { allowLocal: boolean; retryBaseMs: number } {
+  const local = env?.ALERT_ALLOW_LOCAL?.trim() ?? '';
+  if (local !== '' && local !== 'true' && local !== 'false') {
+    configError('ALERT_ALLOW_LOCAL', `must be "true" or "false", not "${local}"`);
+  }
+  const base = env?.ALERT_RETRY_BASE_S?.trim();
+  if (base && !/^[1-9][0-9]{0,4}$/.test(base)) {
+    configError('ALERT_RETRY_BASE_S', `must be a whole number of seconds from 1 to 99999, not "${base}"`);
+  }
+  return { allowLocal: local === 'true', retryBaseMs: (base ? Number(base) : 60) * 1000 };
+}
+
 /** The pattern lets through a few strings atob refuses ("abcde"); those would otherwise be a 500. */
 function decodes(base64: string): boolean {
   try {
@@ -111,13 +128,18 @@ function redisBindings(env: Bindings | undefined): { url: string; token: string;
 export function storeOf(c: AppContext): Store {
   const existing = c.get('store');
   if (existing) return existing;
-  const { url, token, prefix } = redisBindings(c.env);
+  const store = storeFromBindings(c.env);
+  c.set('store', store);
+  return store;
+}
+
+/** A store over the bindings' Redis, for entry points without a request (the scheduled handler). */
+export function storeFromBindings(env: Bindings | undefined): Store {
+  const { url, token, prefix } = redisBindings(env);
   // Values are JSON and IP strings, valid UTF-8 by construction, so the requester asks for plain
   // JSON answers, not base64 (a third more bytes and a decode per value: 3,000 for one check).
   // One quick retry when no answer came covers a dropped keep-alive connection without holding a
   // request for seconds; no timeout of our own: the Workers runtime bounds the request.
   const redis = new RestRedis(restRequester({ url, token, retries: 1, retryDelayMs: 50 }));
-  const store = createStore(redis, { prefix });
-  c.set('store', store);
-  return store;
+  return createStore(redis, { prefix });
 }

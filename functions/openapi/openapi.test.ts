@@ -92,6 +92,8 @@ describe('the description', () => {
 /** Values drawn from a (dereferenced) JSON schema, as the spec allows them. */
 function fromSchema(schema: Json): fc.Arbitrary<unknown> {
   if (schema.anyOf) return fc.oneof(...schema.anyOf.map(fromSchema));
+  if (schema.oneOf) return fc.oneof(...schema.oneOf.map(fromSchema));
+  if ('const' in schema) return fc.constant(schema.const);
   if (schema.enum) return fc.constantFrom(...schema.enum);
   switch (schema.type) {
     case 'string':
@@ -129,6 +131,20 @@ const known: Record<string, unknown[]> = {
   ip: ['198.18.0.1'],
   groups: [['dc1']],
   id: ['seededmeasurement000'],
+  name: ['seeded', 'spare'],
+};
+
+/** Bodies naming what exists, for the writes whose random bodies could never be taken. */
+const existingBodies: Record<string, fc.Arbitrary<unknown>> = {
+  '/v1/alerts/{name}': fc.record({
+    group: fc.constant('dc1'),
+    max_loss: fc.constantFrom(0, 0.5),
+    notify: fc.constant(['seeded']),
+  }),
+  '/v1/notifiers/{name}': fc.record({
+    type: fc.constantFrom('webhook', 'slack'),
+    url: fc.constant('https://hooks.example.com/in'),
+  }),
 };
 
 function parameterValue(name: string, schema: Json): fc.Arbitrary<unknown> {
@@ -164,7 +180,11 @@ function requests({ path, op }: Operation): fc.Arbitrary<Drawn> {
               targets: fc.constant(['198.18.0.1']),
               agents: fc.constantFrom('all', ['edge-1'], { any: 1 }),
             })
-          : fc.record({ spec: fc.constantFrom('*/10 * * * * *', '0 * * * *'), groups: fc.constant(['dc1']) }),
+          : (existingBodies[path] ??
+              fc.record({
+                spec: fc.constantFrom('*/10 * * * * *', '0 * * * *'),
+                groups: fc.constant(['dc1']),
+              })),
       )
     : fc.constant(undefined);
   const token = op.security ? fc.constantFrom(TOKENS.write, TOKENS.read) : fc.constant(null);
@@ -236,6 +256,13 @@ async function seed(): Promise<void> {
   };
   await measurements.create(request);
   await measurements.markFinished(request, 'edge-1', now, [], now);
+  // A rule and the notifier it uses, and a notifier no rule uses (which can be deleted).
+  for (const n of ['seeded', 'spare']) {
+    await api.call('PUT', `/v1/notifiers/${n}`, {
+      body: { type: 'slack', url: 'https://hooks.example.com/in' },
+    });
+  }
+  await api.call('PUT', '/v1/alerts/seeded', { body: { group: 'dc1', max_loss: 0, notify: ['seeded'] } });
 }
 
 describe('every operation, driven by the description alone', () => {

@@ -29,13 +29,9 @@ const putBody = z
     z.strictObject({
       type: z.literal('webhook'),
       url,
-      secret: z
-        .string()
-        .max(200)
-        .optional()
-        .openapi({
-          description: 'whsec_<base64 key>; made for you when absent (kept when the notifier exists)',
-        }),
+      secret: z.string().max(200).optional().openapi({
+        description: 'whsec_<base64 key>; made for you when absent (kept when the notifier exists)',
+      }),
     }),
     z.strictObject({ type: z.literal('slack'), url }),
   ])

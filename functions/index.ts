@@ -7,7 +7,9 @@ import type { Bindings } from './env.ts';
 export default {
   fetch: app.fetch,
   // The runtime's ScheduledController and ExecutionContext, as far as they are used here.
-  async scheduled(_controller: unknown, env: Bindings, ctx: { waitUntil(promise: Promise<unknown>): void }) {
-    ctx.waitUntil(runAlerts(env));
+  // Awaited rather than left to waitUntil: the invocation lasts as long as its deliveries, and a
+  // local trigger (wrangler's /__scheduled) answers once they are done.
+  async scheduled(_controller: unknown, env: Bindings) {
+    await runAlerts(env);
   },
 };

@@ -24,6 +24,8 @@ export interface WranglerDevOptions {
   script?: string;
   readyPath?: string;
   timeoutMs?: number;
+  /** Expose the scheduled handler on GET /__scheduled (wrangler's --test-scheduled). */
+  testScheduled?: boolean;
 }
 
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
@@ -43,6 +45,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     '--show-interactive-dev-session=false',
     '--log-level',
     'warn',
+    ...(options.testScheduled ? ['--test-scheduled'] : []),
     ...Object.entries(options.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   const child: ChildProcess = spawn(WRANGLER, args, {

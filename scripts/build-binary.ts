@@ -45,6 +45,23 @@ const embeddedAddon: Plugin = {
   },
 };
 
+/**
+ * `ping-agent dev` runs the whole stack from a checkout (wrangler, the sources, redis-server); in
+ * the binary it says so instead of failing on a path it cannot compute.
+ */
+const devNeedsCheckout: Plugin = {
+  name: 'dev-needs-a-checkout',
+  setup(b) {
+    b.onLoad({ filter: /agent[\\/]cli[\\/]dev-command\.ts$/ }, () => ({
+      contents: `export async function run() {
+        process.stderr.write('ping-agent dev: runs the whole stack from a checkout of the repository (npm ci && npm start); the single executable has probe, run, check and gateway\\n');
+        return 2;
+      }`,
+      loader: 'ts',
+    }));
+  },
+};
+
 function sh(file: string, args: string[]): void {
   execFileSync(file, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
 }
@@ -62,9 +79,9 @@ await build({
   platform: 'node',
   target: 'node20',
   outfile: bundle,
-  plugins: [embeddedAddon],
-  // import.meta is empty in CommonJS; only `ping-agent dev` (which needs a checkout) reads it.
-  logOverride: { 'empty-import-meta': 'silent' },
+  plugins: [embeddedAddon, devNeedsCheckout],
+  // import.meta is empty in CommonJS: a use the plugins above do not replace would break at run time.
+  logOverride: { 'empty-import-meta': 'error' },
   logLevel: 'warning',
 });
 

@@ -126,6 +126,8 @@ describeBinary('the single executable, with no node and no node_modules in sight
     const pkg = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string };
     const version = await runIsolated([binary, '--version']);
     expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+    const dev = await runIsolated([binary, 'dev']);
+    expect(dev).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ping-agent dev: .*checkout/) });
   });
 
   it('probes the lab targets, every probe answered, and keeps the addon in a private cache', async () => {

@@ -1,8 +1,9 @@
-import { dashboardScript } from './dashboard-script.ts';
-import { measurePanelHtml, measureScript } from './measure-panel.ts';
+import { dashboardScript } from './dashboard-script.generated.js';
+import { measurePanelHtml } from './measure-panel.ts';
 
 // /dashboard: groups, agents, every agent's view of a group, and one IP's latency and loss over
-// time. A static page: everything it shows comes from the API with the user's own token.
+// time. A static page: everything it shows comes from the API with the user's own token. Its one
+// script is browser/ (TypeScript) bundled by scripts/build-dashboard.ts.
 
 export function dashboardPage(): string {
   return `<!doctype html>
@@ -58,7 +59,6 @@ export function dashboardPage(): string {
   </main>
 </div>
 <script>${dashboardScript}</script>
-<script>${measureScript}</script>
 </body>
 </html>`;
 }

@@ -1,0 +1,54 @@
+import type { AgentMeasurementState, TargetFigures } from '../../../shared/measurement-schema.ts';
+import type { HistoryPoint } from '../../../shared/schema.ts';
+
+// The parts of the API's answers (docs/api.md) that the dashboard reads. Stored values keep their
+// one schema in shared/; these are the route-level envelopes around them.
+
+export interface GroupList {
+  groups: { name: string; ip_count: number }[];
+}
+
+export interface AgentList {
+  agents: { name: string; online: boolean; job_count: number; err_count: number }[];
+}
+
+/** One agent's latest figures for one IP in a group report. */
+export interface ReportCell {
+  rtt_ms: number | null;
+  loss: number | null;
+  age_s: number | null;
+  err?: string | null;
+}
+
+export interface GroupReport {
+  group: string;
+  total: number;
+  agents: { name: string }[];
+  ips: { ip: string; agents: Partial<Record<string, ReportCell>> }[];
+}
+
+/** GET /v1/check's body, sent with 200 and 412 alike. */
+export interface CheckVerdict {
+  failing?: { agent?: string; ip?: string; likely_cause?: string }[];
+  diagnosis?: string[];
+}
+
+export interface IpHistory {
+  ip: string;
+  agent: string;
+  range: string;
+  resolution: number;
+  bucket_s: number;
+  points: HistoryPoint[];
+}
+
+export interface ErrorEnvelope {
+  error?: { message?: string };
+}
+
+/** GET /v1/measurements/{id}: each chosen agent's state, and its figures once it has finished. */
+export interface MeasurementView {
+  id: string;
+  done: boolean;
+  agents: { name: string; state: AgentMeasurementState; error?: string; results: TargetFigures[] | null }[];
+}

@@ -69,11 +69,15 @@ export function slackMessage(event: AlertEvent): { text: string } {
 }
 
 function describeFailing(f: AlertFailing): string {
-  const where = [f.ip, f.agent ? `from ${f.agent}` : null].filter(Boolean).join(' ');
-  const figures = [
-    f.loss !== null ? `loss ${(f.loss * 100).toFixed(f.loss < 0.01 ? 2 : 0)}%` : null,
-    f.rtt_ms !== null ? `rtt ${f.rtt_ms.toFixed(1)} ms` : null,
-  ].filter(Boolean);
-  const cause = f.likely_cause !== 'unknown' ? ` (likely cause: ${f.likely_cause})` : '';
-  return `${where || 'group'}: ${f.reason}${figures.length ? ` ${figures.join(', ')}` : ''}${cause}`;
+  const where = [f.ip, f.agent ? `from ${f.agent}` : null].filter(Boolean).join(' ') || 'the group';
+  const percent = (loss: number) => `${(loss * 100).toFixed(loss < 0.01 ? 2 : 0)}%`;
+  const what: Record<string, string> = {
+    loss: f.loss !== null ? `${percent(f.loss)} loss` : 'no replies',
+    rtt: f.rtt_ms !== null ? `${f.rtt_ms.toFixed(1)} ms average RTT` : 'no RTT',
+    offline: 'offline',
+    stale: 'no recent figures',
+    no_data: 'no figures',
+  };
+  const cause = f.likely_cause !== 'unknown' ? ` (likely cause: the ${f.likely_cause})` : '';
+  return `${where}: ${what[f.reason] ?? f.reason}${cause}`;
 }

@@ -4,7 +4,7 @@ import type { GroupSummary, IpStatus } from '../../shared/schema.ts';
 import type { GroupView } from '../../shared/store.ts';
 import { buildSummary } from '../../shared/summary/build-summary.ts';
 import { membershipDigest } from '../../shared/summary/membership-digest.ts';
-import { summaryVerdict } from './summary-verdict.ts';
+import { expectDecline, summaryVerdict } from './summary-verdict.ts';
 import { DEFAULT_LIMITS, type Limits, verdict } from './verdict.ts';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -197,5 +197,26 @@ describe('summaryVerdict', () => {
         failing: [{ agent: 'a', ip: null, reason: 'offline', loss: null, rtt_ms: null, age_s: null }],
       },
     });
+  });
+
+  it('expects a decline from the agents with summaries, ignoring those probing other groups', () => {
+    const limits = DEFAULT_LIMITS;
+    const withOther = view({
+      agents: [
+        { name: 'a', online: true, jobs: ['j'] },
+        { name: 'elsewhere', online: true, jobs: ['j'] },
+      ],
+    });
+    // 'elsewhere' has no summary of the group: taken not to probe it, so the members are not read.
+    expect(expectDecline(withOther, limits, NOW)).toBe(false);
+    expect(summaryVerdict(view(), limits, NOW).declined).toBeUndefined();
+    for (const declining of [
+      { ...limits, max_rtt_ms: 1 },
+      { ...limits, max_age_s: 4 },
+    ]) {
+      expect(summaryVerdict(view(), declining, NOW).declined).toBeDefined();
+      expect(expectDecline(withOther, declining, NOW)).toBe(true);
+    }
+    expect(expectDecline(view({ digest: null }), limits, NOW)).toBe(true);
   });
 });

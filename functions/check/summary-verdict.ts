@@ -74,3 +74,15 @@ export function summaryVerdict(
   }
   return { verdict: { ok: failing.length === 0, checked, failing } };
 }
+
+/**
+ * Asked before the check knows which agents probe the group (`agents` are all that have jobs):
+ * whether the summaries will likely decline, so the members are fetched with the summaries' last
+ * trip instead of after it. Agents with no summary of the group are taken not to probe it, so a
+ * group of many agents does not read its members for the ones probing other groups; when such an
+ * agent does probe it, the check still falls back, one trip later.
+ */
+export function expectDecline(view: SummaryView, limits: Limits, nowMs: number, onlyAgent?: string): boolean {
+  const agents = view.agents.filter((a) => !a.online || view.summaries.has(a.name));
+  return summaryVerdict({ ...view, agents }, limits, nowMs, onlyAgent).declined !== undefined;
+}

@@ -110,6 +110,38 @@ describe('groupView.readSummaries', () => {
     expect(await t.store.groupView.readSummaries('nope')).toBeNull();
   });
 
+  it('fetches the members with the third trip when asked, so the full read after it takes four', async () => {
+    const members = ips(5_000);
+    await t.store.groups.replace('big', members);
+    for (const a of ['a0', 'a1']) await agentWithJob(a, ['big']);
+    await agentWithJob('elsewhere', ['other']);
+    await writeStatuses('a1', members.slice(0, 700));
+    let asked: string[] = [];
+    const fast = (await t.store.groupView.readSummaries('big', {}, (read) => {
+      asked = read.agents.map((a) => a.name);
+      return true;
+    }))!;
+    // Asked before the job values say who probes the group: every agent with jobs.
+    expect(asked).toEqual(['a0', 'a1', 'elsewhere']);
+    expect(fast.roundTrips).toBe(3);
+    expect([...fast.members!].sort()).toEqual([...members].sort());
+    const full = await t.store.groupView.readAfterSummaries(fast);
+    expect(full.roundTrips).toBe(4);
+    const direct = (await t.store.groupView.read('big'))!;
+    expect(full.ips).toEqual(direct.ips);
+    expect(full.agents).toEqual(direct.agents);
+    expect(full.digest).toBe(direct.digest);
+    expect(full.statuses).toEqual(direct.statuses);
+    expect(full.statuses.get('a1')!.size).toBe(700);
+
+    // Not asked: no members in the fast read, and the full read fetches them itself (five trips).
+    const lean = (await t.store.groupView.readSummaries('big', {}, () => false))!;
+    expect(lean.members).toBeUndefined();
+    const late = await t.store.groupView.readAfterSummaries(lean);
+    expect(late.roundTrips).toBe(5);
+    expect(late.statuses).toEqual(direct.statuses);
+  });
+
   it('keeps the stored digest equal to the membership through replace, patch and remove', async () => {
     const digest = async () => t.backend.redis.get(t.store.keys.groupDigest('g'));
     await t.store.groups.replace('g', ips(3));

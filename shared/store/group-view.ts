@@ -64,8 +64,14 @@ export interface SummaryRead {
   agents: GroupViewAgent[];
   summaries: Map<string, GroupSummary>;
   rollups: Map<string, AgentRollup>;
+  /** The group's members, unsorted, when `membersIf` asked for them in the third trip. */
+  members?: string[];
   roundTrips: number;
 }
+
+/** Asked after the second trip, with every agent that has jobs: true when the caller will likely
+ * need the whole membership, which then comes with the third trip rather than after it. */
+export type MembersIf = (read: Omit<SummaryRead, 'roundTrips' | 'members'>) => boolean;
 
 /** Chooses the members whose statuses to read, from all of them and the candidates' summaries. */
 export type MemberSelection = (
@@ -158,7 +164,11 @@ export function groupViewStore({ redis, keys }: StoreContext) {
     },
 
     /** What the check needs to answer from summaries, in three round trips; null for no group. */
-    async readSummaries(group: string, options: { agent?: string } = {}): Promise<SummaryRead | null> {
+    async readSummaries(
+      group: string,
+      options: { agent?: string } = {},
+      membersIf?: MembersIf,
+    ): Promise<SummaryRead | null> {
       const first = redis.pipeline();
       first.sismember(keys.groupsList(), group);
       first.scard(keys.group(group));
@@ -178,9 +188,51 @@ export function groupViewStore({ redis, keys }: StoreContext) {
       if (candidates.length === 0) return { ...base, ...none, roundTrips: 1 };
       const { withJobs, summaries, rollups } = await readAgents(candidates, group);
       if (withJobs.length === 0) return { ...base, ...none, roundTrips: 2 };
-      const agents = await agentsUsing(withJobs, group);
+      const wanted =
+        membersIf?.({
+          ...base,
+          agents: withJobs.map((a) => ({ name: a.name, online: a.online, jobs: a.jobNames })),
+          summaries,
+          rollups,
+        }) ?? false;
+      const [agents, members] = await Promise.all([
+        agentsUsing(withJobs, group),
+        wanted ? (redis.smembers(keys.group(group)) as Promise<string[]>) : undefined,
+      ]);
       for (const name of summaries.keys()) if (!agents.some((a) => a.name === name)) summaries.delete(name);
-      return { ...base, agents, summaries, rollups, roundTrips: 3 };
+      return { ...base, agents, summaries, rollups, ...(members ? { members } : {}), roundTrips: 3 };
+    },
+
+    /**
+     * The full read after `readSummaries` (when the summaries could not answer): what that read
+     * fetched is reused, so this costs the statuses' trip, plus the members' when they were not
+     * fetched already. The digest is the members' own, as `read` computes it.
+     */
+    async readAfterSummaries(fast: SummaryRead): Promise<GroupView> {
+      let roundTrips = fast.roundTrips;
+      let raw: unknown = fast.members;
+      if (raw === undefined && fast.memberCount > 0) {
+        raw = await redis.smembers(keys.group(fast.group));
+        roundTrips++;
+      }
+      const ips = sortedStrings(raw);
+      const names = fast.agents.map((a) => a.name);
+      let statuses = new Map<string, Map<string, IpStatus>>(names.map((n) => [n, new Map()]));
+      if (names.length > 0 && ips.length > 0) {
+        statuses = await readStatuses(names, ips);
+        roundTrips++;
+      }
+      return {
+        group: fast.group,
+        ips,
+        agents: fast.agents,
+        statuses,
+        summaries: fast.summaries,
+        rollups: fast.rollups,
+        digest: membershipDigest(ips),
+        memberCount: ips.length,
+        roundTrips,
+      };
     },
   };
 

@@ -6,6 +6,7 @@ import { scopedAgentToken } from './dev-stack/agent-credential.ts';
 import { ChildSet, waitUntil } from './dev-stack/children.ts';
 import { DEMO, seedDemo } from './dev-stack/demo-data.ts';
 import { findRedisServer, REDIS_INSTALL_HINT } from './dev-stack/redis-binary.ts';
+import { SCHEDULED_PATH, startScheduledTicker, type Ticker } from './dev-stack/scheduled-ticker.ts';
 import { EXIT } from './usage-error.ts';
 
 // `ping-agent dev`: the whole stack on this machine, for trying ping-agent and developing it:
@@ -64,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const children = new ChildSet();
+  let ticker: Ticker | undefined;
   let failed: (reason: string) => void = () => {};
   const failure = new Promise<string>((resolve) => {
     failed = resolve;
@@ -125,6 +127,8 @@ export async function run(argv: string[]): Promise<number> {
       API_TOKEN: DEV_SECRETS.apiToken,
       READ_TOKEN: DEV_SECRETS.readToken,
       WEBHOOK_SECRET: DEV_SECRETS.webhookSecret,
+      // Alert notifiers may point at receivers on this machine (http, loopback).
+      ALERT_ALLOW_LOCAL: 'true',
     };
     children.start(
       'api',
@@ -136,6 +140,7 @@ export async function run(argv: string[]): Promise<number> {
         '--port',
         String(apiPort),
         '--show-interactive-dev-session=false',
+        '--test-scheduled',
         ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
       ],
       { WRANGLER_SEND_METRICS: 'false' },
@@ -144,6 +149,7 @@ export async function run(argv: string[]): Promise<number> {
       failure,
       waitUntil('the API', () => httpOk(`${apiUrl}/v1/health`), 60_000),
     );
+    ticker = startScheduledTicker(apiUrl, (message) => process.stderr.write(`alerts   | ${message}\n`));
 
     if (!values['no-agent']) {
       // Its own token, reaching only its own keys, as a field agent's should.
@@ -160,10 +166,12 @@ export async function run(argv: string[]): Promise<number> {
     const reason = await failure;
     if (reason !== 'stopping') throw new Error(reason);
     process.stdout.write('dev      | stopping the stack\n');
+    ticker?.stop();
     await children.stopAll();
     return EXIT.ok;
   } catch (error) {
     process.stderr.write(`ping-agent dev: ${(error as Error).message}; stopping the stack\n`);
+    ticker?.stop();
     await children.stopAll();
     return EXIT.failed;
   } finally {
@@ -180,6 +188,7 @@ ping-agent local stack is up (Ctrl-C stops it)
   API       ${s.apiUrl}   token ${DEV_SECRETS.apiToken} (read-only ${DEV_SECRETS.readToken})
             webhook secret ${DEV_SECRETS.webhookSecret}
   docs      ${s.apiUrl}/docs
+  alerts    rules evaluated every minute (${s.apiUrl}${SCHEDULED_PATH}); notifiers may be local http receivers
   agent     ${s.agent ? `"${DEMO.agent}", probing group "${DEMO.group}" every 10 s, with its own Redis token (its keys only)` : 'not started (--no-agent)'}
 
   try: curl -s -H 'Authorization: Bearer ${DEV_SECRETS.apiToken}' '${s.apiUrl}/v1/check?group=${DEMO.group}'

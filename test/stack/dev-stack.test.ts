@@ -75,6 +75,18 @@ describeLab('ping-agent dev', () => {
     expect(output).toMatch(/token dev-api-token/);
   });
 
+  it('runs the scheduled handler locally and takes local alert receivers', async () => {
+    const scheduled = await fetch(`${apiUrl}/__scheduled?cron=*+*+*+*+*`);
+    expect(scheduled.status).toBe(200);
+    const notifier = await fetch(`${apiUrl}/v1/notifiers/local-hook`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer dev-api-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'webhook', url: 'http://127.0.0.1:9/hook' }),
+    });
+    expect(notifier.status).toBe(200);
+    expect(output).toContain('alerts    rules evaluated every minute');
+  });
+
   it('reports the demo agent measuring the demo group through the API', async () => {
     const health = await fetch(`${apiUrl}/v1/health`);
     expect(health.status).toBe(200);

@@ -37,7 +37,8 @@ export interface IpHistory {
   ip: string;
   agent: string;
   range: string;
-  resolution: number;
+  /** "minute" or "hour": the width of a point. */
+  resolution: string;
   bucket_s: number;
   points: HistoryPoint[];
 }

@@ -25,6 +25,8 @@ export interface AgentConfig {
   spoolDir: string;
   spoolMaxBytes: number;
   metricsAddr: { host: string; port: number } | null;
+  /** Most (group, target) pairs exported as per-target series on /metrics; 0: none (the default). */
+  metricsTargets: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   requestTimeoutMs: number;
   configPollMs: number;
@@ -147,6 +149,7 @@ const envSchema = z.object({
   PING_AGENT_SPOOL_DIR: optionalText,
   PING_AGENT_SPOOL_MAX_MB: intVar(64, 1, 100_000),
   PING_AGENT_METRICS_ADDR: metricsAddrVar,
+  PING_AGENT_METRICS_TARGETS: intVar(0, 0, 100_000),
   PING_AGENT_LOG_LEVEL: logLevelVar,
   PING_AGENT_REQUEST_TIMEOUT_MS: intVar(5_000, 100, 120_000),
   PING_AGENT_CONFIG_POLL_MS: intVar(60_000, 100, 3_600_000),
@@ -177,6 +180,7 @@ export function loadConfig(env: Env = process.env): AgentConfig {
     spoolDir: e.PING_AGENT_SPOOL_DIR ?? join(tmpdir(), `ping-agent-spool-${e.PING_AGENT_NAME}`),
     spoolMaxBytes: e.PING_AGENT_SPOOL_MAX_MB * 1024 * 1024,
     metricsAddr: e.PING_AGENT_METRICS_ADDR,
+    metricsTargets: e.PING_AGENT_METRICS_TARGETS,
     logLevel: e.PING_AGENT_LOG_LEVEL,
     requestTimeoutMs: e.PING_AGENT_REQUEST_TIMEOUT_MS,
     configPollMs: e.PING_AGENT_CONFIG_POLL_MS,
@@ -197,6 +201,7 @@ export const CONFIG_VARIABLES = [
   'PING_AGENT_SPOOL_DIR',
   'PING_AGENT_SPOOL_MAX_MB',
   'PING_AGENT_METRICS_ADDR',
+  'PING_AGENT_METRICS_TARGETS',
   'PING_AGENT_LOG_LEVEL',
   'PING_AGENT_REQUEST_TIMEOUT_MS',
   'PING_AGENT_CONFIG_POLL_MS',

@@ -93,6 +93,8 @@ async function runUntilStopped(
     targets: () => ipState.size,
     skippedRuns: (): number => jobs.skippedRuns + errJob.skippedRuns,
   });
+  if (config.metricsTargets > 0)
+    metrics.enableTargetSeries(config.metricsTargets, (message) => log.warn(message));
   // On-demand measurements share the engine (and so the packet budget) with the jobs, nothing else.
   const measurements = new MeasurementRunner({ agent: config.name, store, engine, log });
   const runner: JobRunner = new JobRunner({

@@ -2,6 +2,7 @@ import type { IpStatus } from '../../shared/schema.ts';
 import { blockKeys } from '../../shared/store/history.ts';
 import { delCommands, msetCommands, type ResultCommand, resultCommands } from '../../shared/store/results.ts';
 import type { Store } from '../../shared/store.ts';
+import { statusLoss } from '../../shared/summary/status-figures.ts';
 import { SummaryBook } from '../../shared/summary/summary-book.ts';
 import type { ProbeEngine } from '../icmp/types.ts';
 import type { ErrList, ErrListChange } from './err-list.ts';
@@ -206,6 +207,15 @@ export class JobRunner {
       if (due) statusEntries.push([store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
     }
     blocks.add(finished, historyEntries);
+    for (const group of plan.groups) {
+      metrics.recordTargetFigures(
+        group,
+        (this.membersOf(group) ?? []).flatMap((target) => {
+          const status = written.get(target);
+          return status ? [{ target, loss: statusLoss(status), rttMs: status.rtt_avg_ms ?? null }] : [];
+        }),
+      );
+    }
     const dels = job === ERR_LIST_JOB ? [] : this.stale(change);
     const commands: ResultCommand[] = [
       ...msetCommands(this.runEntries({ job, groups: plan.groups, nowMs, statusEntries, historyEntries })),

@@ -34,8 +34,20 @@ export interface GaugeSource {
   skippedRuns(): number;
 }
 
+/** One (group, target) pair's latest figures, for the opt-in per-target series. */
+interface TargetFigures {
+  group: string;
+  target: string;
+  loss: number | null;
+  rttSeconds: number | null;
+}
+
 export class AgentMetrics {
   private readonly jobs = new Map<string, JobSeries>();
+  private readonly targets = new Map<string, TargetFigures>();
+  private targetLimit = 0;
+  private cut = new Set<string>();
+  private onCut: (message: string) => void = () => {};
 
   constructor(
     private readonly agent: string,
@@ -74,6 +86,53 @@ export class AgentMetrics {
       s.rttCount += 1;
       s.rttSum += seconds;
       for (let i = 0; i < RTT_BUCKETS_S.length; i++) if (seconds <= RTT_BUCKETS_S[i]!) s.rttBuckets[i]! += 1;
+    }
+  }
+
+  /**
+   * Exports per-target series (loss ratio and RTT labelled target and group), at most `limit`
+   * (group, target) pairs: each pair is a series a Prometheus server keeps, so the count is capped
+   * and `onCut` says, once per run that cut anything, how many pairs were left out.
+   */
+  enableTargetSeries(limit: number, onCut: (message: string) => void): void {
+    this.targetLimit = limit;
+    this.onCut = onCut;
+  }
+
+  /** The latest figures of targets of one group (what the agent last wrote for them). */
+  recordTargetFigures(
+    group: string,
+    figures: readonly { target: string; loss: number | null; rttMs: number | null }[],
+  ): void {
+    if (this.targetLimit === 0) return;
+    const before = this.cut.size;
+    for (const f of figures) {
+      const key = `${group}\u0000${f.target}`;
+      if (!this.targets.has(key) && this.targets.size >= this.targetLimit) {
+        this.cut.add(key);
+        continue;
+      }
+      this.targets.set(key, {
+        group,
+        target: f.target,
+        loss: f.loss,
+        rttSeconds: f.rttMs === null ? null : f.rttMs / 1000,
+      });
+      this.cut.delete(key);
+    }
+    if (this.cut.size > before) {
+      this.onCut(
+        `per-target metrics are capped at ${this.targetLimit} (group, target) pairs (PING_AGENT_METRICS_TARGETS); ${this.cut.size} pair(s) are not exported`,
+      );
+    }
+  }
+
+  /** Drops the series of pairs no job probes any more. */
+  retainTargets(keep: (group: string, target: string) => boolean): void {
+    for (const [key, t] of this.targets) if (!keep(t.group, t.target)) this.targets.delete(key);
+    for (const key of this.cut) {
+      const [group, target] = key.split('\u0000') as [string, string];
+      if (!keep(group, target)) this.cut.delete(key);
     }
   }
 
@@ -146,6 +205,34 @@ export class AgentMetrics {
       lines.push(`ping_agent_rtt_seconds_bucket{${labels},le="+Inf"} ${s.rttCount}`);
       lines.push(`ping_agent_rtt_seconds_sum{${labels}} ${s.rttSum}`);
       lines.push(`ping_agent_rtt_seconds_count{${labels}} ${s.rttCount}`);
+    }
+
+    if (this.targetLimit > 0) {
+      const perTarget = (name: string, help: string, pick: (t: TargetFigures) => number | null) => {
+        lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+        for (const t of this.targets.values()) {
+          const value = pick(t);
+          if (value === null) continue;
+          lines.push(
+            `${name}{${agent},group="${escapeLabel(t.group)}",target="${escapeLabel(t.target)}"} ${value}`,
+          );
+        }
+      };
+      perTarget(
+        'ping_agent_target_loss_ratio',
+        'Loss of the target as /v1/check judges it (0..1), from its latest status.',
+        (t) => t.loss,
+      );
+      perTarget(
+        'ping_agent_target_rtt_seconds',
+        'Average RTT of the target, from its latest status.',
+        (t) => t.rttSeconds,
+      );
+      lines.push(
+        '# HELP ping_agent_target_series_cut Target/group pairs left out by the PING_AGENT_METRICS_TARGETS cap.',
+        '# TYPE ping_agent_target_series_cut gauge',
+        `ping_agent_target_series_cut{${agent}} ${this.cut.size}`,
+      );
     }
 
     const single = (name: string, type: string, help: string, value: number) => {

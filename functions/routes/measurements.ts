@@ -138,7 +138,12 @@ measurements.openapi(
       422: errorResponse(
         'a target that cannot be measured (multicast, broadcast, unspecified, loopback, outside MEASURE_ALLOW), over 1,024 targets, over 100 packets per target, or over 60 s of probing',
       ),
-      429: errorResponse('this token asked for too many measurements this minute; see Retry-After'),
+      429: {
+        ...errorResponse('this token asked for too many measurements this minute'),
+        headers: z.object({
+          'Retry-After': z.string().openapi({ description: 'seconds until the window ends', example: '42' }),
+        }),
+      },
     },
   }),
   async (c) => {

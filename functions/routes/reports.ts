@@ -1,6 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { HISTORY } from '../../shared/store.ts';
-import { pageSize, reportOrder } from '../check/report-order.ts';
+import {
+  pageSize,
+  parseCursor,
+  planPage,
+  REPORT_CURSOR_PATTERN,
+  scanFor,
+  troubledOf,
+} from '../check/report-order.ts';
 import { measure } from '../check/verdict.ts';
 import { storeOf } from '../env.ts';
 import { pathIp } from '../ip-input.ts';
@@ -103,10 +110,9 @@ reports.openapi(
       query: z.strictObject({
         cursor: z
           .string()
-          .regex(/^[0-9]{1,6}$/, 'must be a cursor from a previous page')
-          .transform(Number)
+          .regex(REPORT_CURSOR_PATTERN, 'must be a cursor from a previous page')
           .optional()
-          .openapi({ type: 'string', description: 'from the previous page; absent for the first' }),
+          .openapi({ description: 'from the previous page; absent for the first' }),
         limit: queryInteger(1, 5_000).optional().openapi({
           description: 'IPs per page, default 500; lowered so a page holds at most 6,000 (agent, IP) cells',
         }),
@@ -150,18 +156,27 @@ reports.openapi(
   async (c) => {
     const { group } = c.req.valid('param');
     const query = c.req.valid('query');
-    const offset = query.cursor ?? 0;
+    const cursor = query.cursor === undefined ? null : parseCursor(query.cursor);
+    const limit = query.limit ?? 500;
     let total = 0;
     let troubled = 0;
     let next: string | null = null;
-    // The page is chosen once the summaries are read, so its statuses still go in the third trip.
-    const view = await storeOf(c).groupView.read(group, {}, (members, summaries, agentCount, digest) => {
-      const ordered = reportOrder(members, summaries, digest);
-      const size = pageSize(query.limit ?? 500, agentCount);
-      total = members.length;
-      troubled = ordered.troubled;
-      next = offset + size < members.length ? String(offset + size) : null;
-      return ordered.order.slice(offset, offset + size);
+    // The page is chosen once the summaries are read, so its statuses still go in the third trip;
+    // its SSCAN batch goes in the first, before the page size (which depends on the agents) is known.
+    const view = await storeOf(c).groupView.readPage(group, scanFor(cursor, limit), (source) => {
+      const order = troubledOf(source.summaries, source.digest);
+      const plan = planPage({
+        cursor,
+        size: pageSize(limit, source.candidateAgents),
+        troubled: order.troubled,
+        stamp: order.stamp,
+        scanned: source.scanned,
+        nextScan: source.nextScan,
+      });
+      total = source.memberCount;
+      troubled = order.troubled.length;
+      next = plan.next;
+      return plan.ips;
     });
     if (!view) throw noGroup(group);
     const now = Date.now();

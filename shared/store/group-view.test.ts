@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useFreshStore } from '../../test/support/fresh-store.ts';
 import { membershipDigest } from '../summary/membership-digest.ts';
-import { KEYS_PER_REQUEST, SPECULATIVE_KEY_LIMIT } from './group-view.ts';
+import { KEYS_PER_REQUEST, type PageSource, SPECULATIVE_KEY_LIMIT } from './group-view.ts';
 
 // The check's read path against real Redis: which agents count, and how many round trips it takes.
 
@@ -155,20 +155,44 @@ describe('groupView.readSummaries', () => {
   });
 });
 
-describe('groupView.read of one page', () => {
-  it('reads the statuses of the chosen members of a 65,536-IP group in three round trips', async () => {
+describe('groupView.readPage', () => {
+  it('reads a page of a 65,536-IP group in three round trips, never the whole membership', async () => {
     const members = ips(65_536);
     await t.store.groups.replace('big', members);
     for (const a of ['a0', 'a1', 'a2']) await agentWithJob(a, ['big']);
-    const page = [...members].sort().slice(100, 600);
-    await writeStatuses('a1', page);
-    const view = (await t.store.groupView.read('big', {}, (all, _summaries, agents) => {
-      expect(agents).toBe(3);
-      return all.slice(100, 600);
+    let source: PageSource | null = null;
+    const view = (await t.store.groupView.readPage('big', { cursor: '0', count: 2_000 }, (s) => {
+      source = s;
+      return s.scanned.slice(0, 500);
     }))!;
-    expect(view.ips).toEqual(page);
-    expect(view.roundTrips).toBe(3);
-    expect(view.memberCount).toBe(65_536);
-    expect(view.statuses.get('a1')!.size).toBe(500);
+    expect(source!.memberCount).toBe(65_536);
+    expect(source!.candidateAgents).toBe(3);
+    expect(source!.digest).toBe(membershipDigest(members));
+    // SSCAN's COUNT is a hint: about as many as asked, far fewer than the group.
+    expect(source!.scanned.length).toBeGreaterThanOrEqual(1_000);
+    expect(source!.scanned.length).toBeLessThan(4_000);
+    expect(source!.nextScan).not.toBe('0');
+    await writeStatuses('a1', view.ips);
+    const again = (await t.store.groupView.readPage('big', { cursor: '0', count: 2_000 }, (s) =>
+      s.scanned.slice(0, 500),
+    ))!;
+    expect(again.ips).toEqual(view.ips);
+    expect(again.roundTrips).toBe(3);
+    expect(again.memberCount).toBe(65_536);
+    expect(again.statuses.get('a1')!.size).toBe(500);
+  });
+
+  it('ignores a stored digest that no longer counts the members, and is null for no group', async () => {
+    await t.store.groups.replace('g', ips(3));
+    await t.backend.redis.sadd(t.store.keys.group('g'), '10.9.9.9');
+    let digest: string | null = 'unset';
+    await t.store.groupView.readPage('g', { cursor: '0', count: 10 }, (s) => {
+      digest = s.digest;
+      expect(s.scanned.sort()).toEqual([...ips(3), '10.9.9.9'].sort());
+      expect(s.nextScan).toBe('0');
+      return [];
+    });
+    expect(digest).toBeNull();
+    expect(await t.store.groupView.readPage('nope', { cursor: '0', count: 10 }, () => [])).toBeNull();
   });
 });

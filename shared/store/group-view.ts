@@ -7,7 +7,7 @@ import {
   parseStored,
   StoredValueError,
 } from '../schema.ts';
-import { membershipDigest } from '../summary/membership-digest.ts';
+import { digestCount, membershipDigest } from '../summary/membership-digest.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
 import { readJob } from './jobs.ts';
 import { KEYS_PER_REQUEST, mgetInParts, readStatus } from './statuses.ts';
@@ -73,14 +73,22 @@ export interface SummaryRead {
  * need the whole membership, which then comes with the third trip rather than after it. */
 export type MembersIf = (read: Omit<SummaryRead, 'roundTrips' | 'members'>) => boolean;
 
-/** Chooses the members whose statuses to read, from all of them and the candidates' summaries. */
-export type MemberSelection = (
-  members: string[],
-  summaries: ReadonlyMap<string, GroupSummary>,
-  candidateAgents: number,
-  /** Digest of `members`, to compare the summaries with. */
-  digest: string,
-) => string[];
+/** What a page's members are chosen from (see `readPage`). */
+export interface PageSource {
+  /** SCARD of the group. */
+  memberCount: number;
+  /** The stored membership digest when it counts as many members as the group holds; else null. */
+  digest: string | null;
+  /** Summaries of every candidate agent with jobs (not yet narrowed to those probing the group). */
+  summaries: ReadonlyMap<string, GroupSummary>;
+  /** Agents with any job: the statuses of the page are read for this many. */
+  candidateAgents: number;
+  /** The SSCAN batch at the cursor asked, and the cursor SSCAN answered ("0": the scan is done). */
+  scanned: string[];
+  nextScan: string;
+}
+
+export type PageChooser = (source: PageSource) => string[];
 
 /** Above this many speculative status keys, read the job values first. */
 export const SPECULATIVE_KEY_LIMIT = 3 * KEYS_PER_REQUEST;
@@ -103,64 +111,70 @@ export function groupViewStore({ redis, keys }: StoreContext) {
 
   return {
     /** The group's measurements, or null when the group does not exist. */
-    async read(
-      group: string,
-      options: { agent?: string } = {},
-      select?: MemberSelection,
-    ): Promise<GroupView | null> {
+    async read(group: string, options: { agent?: string } = {}): Promise<GroupView | null> {
       const first = redis.pipeline();
       first.sismember(keys.groupsList(), group);
       first.smembers(keys.group(group));
       if (options.agent === undefined) first.smembers(keys.agentList());
       const [listed, raw, registered] = (await first.exec()) as [number, string[], string[]?];
-      const all = sortedStrings(raw);
-      if (Number(listed) !== 1 && all.length === 0) return null;
+      const ips = sortedStrings(raw);
+      if (Number(listed) !== 1 && ips.length === 0) return null;
       const candidates = options.agent === undefined ? sortedStrings(registered) : [options.agent];
-      if (candidates.length === 0) {
-        const digest = membershipDigest(all);
-        const ips = select ? select(all, new Map(), 0, digest) : all;
-        return {
-          group,
-          ips,
-          digest,
-          memberCount: all.length,
-          agents: [],
-          statuses: new Map(),
-          roundTrips: 1,
-        };
-      }
-
+      const base = { group, ips, digest: membershipDigest(ips), memberCount: ips.length };
+      if (candidates.length === 0) return { ...base, agents: [], statuses: new Map(), roundTrips: 1 };
       const { withJobs, summaries, rollups } = await readAgents(candidates, group);
-      const digest = membershipDigest(all);
-      const ips = select ? select(all, summaries, withJobs.length, digest) : all;
-      const base = { group, ips, digest, memberCount: all.length, summaries, rollups };
-      if (withJobs.length === 0) return { ...base, agents: [], statuses: new Map(), roundTrips: 2 };
-
-      const speculative = withJobs.length * ips.length <= SPECULATIVE_KEY_LIMIT;
-      const [agents, early] = await Promise.all([
-        agentsUsing(withJobs, group),
-        speculative && ips.length > 0
-          ? readStatuses(
-              withJobs.map((a) => a.name),
-              ips,
-            )
-          : Promise.resolve(null),
-      ]);
-      for (const name of summaries.keys()) if (!agents.some((a) => a.name === name)) summaries.delete(name);
-      let statuses: Map<string, Map<string, IpStatus>>;
-      let roundTrips = 3;
-      if (early) {
-        statuses = new Map(agents.map((a) => [a.name, early.get(a.name) ?? new Map()]));
-      } else if (ips.length === 0 || agents.length === 0) {
-        statuses = new Map(agents.map((a) => [a.name, new Map()]));
-      } else {
-        statuses = await readStatuses(
-          agents.map((a) => a.name),
-          ips,
-        );
-        roundTrips = 4;
+      if (withJobs.length === 0) {
+        return { ...base, summaries, rollups, agents: [], statuses: new Map(), roundTrips: 2 };
       }
-      return { ...base, agents, statuses, roundTrips };
+      return { ...base, summaries, rollups, ...(await statusesOfUsers(withJobs, group, ips, summaries)) };
+    },
+
+    /**
+     * One page of the group, never reading the whole membership: the member count, the stored
+     * digest and an SSCAN batch in the first trip, the agents and their summaries in the second,
+     * the job values and the chosen members' statuses in the third. `choose` picks the page's
+     * members from what the first two trips read. Null when the group does not exist.
+     */
+    async readPage(
+      group: string,
+      scan: { cursor: string; count: number },
+      choose: PageChooser,
+    ): Promise<GroupView | null> {
+      const first = redis.pipeline();
+      first.sismember(keys.groupsList(), group);
+      first.scard(keys.group(group));
+      first.get(keys.groupDigest(group));
+      first.sscan(keys.group(group), scan.cursor, { count: scan.count });
+      first.smembers(keys.agentList());
+      const [listed, count, stored, scanned, registered] = (await first.exec()) as [
+        number,
+        number,
+        unknown,
+        [string | number, unknown[]],
+        string[],
+      ];
+      const memberCount = Number(count);
+      if (Number(listed) !== 1 && memberCount === 0) return null;
+      // A digest over another count means the group was edited by hand: no summary matches it.
+      const digest = typeof stored === 'string' && digestCount(stored) === memberCount ? stored : undefined;
+      const candidates = sortedStrings(registered);
+      const read = candidates.length > 0 ? await readAgents(candidates, group) : null;
+      const summaries = read?.summaries ?? new Map<string, GroupSummary>();
+      const rollups = read?.rollups ?? new Map<string, AgentRollup>();
+      const withJobs = read?.withJobs ?? [];
+      const ips = choose({
+        memberCount,
+        digest: digest ?? null,
+        summaries,
+        candidateAgents: withJobs.length,
+        scanned: (scanned?.[1] ?? []).map(String),
+        nextScan: String(scanned?.[0] ?? '0'),
+      });
+      const base = { group, ips, digest, memberCount, summaries, rollups };
+      if (withJobs.length === 0) {
+        return { ...base, agents: [], statuses: new Map(), roundTrips: read ? 2 : 1 };
+      }
+      return { ...base, ...(await statusesOfUsers(withJobs, group, ips, summaries)) };
     },
 
     /** What the check needs to answer from summaries, in three round trips; null for no group. */
@@ -258,6 +272,49 @@ export function groupViewStore({ redis, keys }: StoreContext) {
       })
       .filter((a) => a.jobNames.length > 0);
     return { withJobs, summaries, rollups };
+  }
+
+  /**
+   * Trip 3: the agents whose jobs include the group, and their statuses of `ips` in the same trip
+   * when that is few enough keys to read for every agent with jobs; else in a fourth. Summaries of
+   * agents that turn out not to probe the group are dropped.
+   */
+  async function statusesOfUsers(
+    withJobs: { name: string; jobNames: string[]; online: boolean }[],
+    group: string,
+    ips: string[],
+    summaries: Map<string, GroupSummary>,
+  ) {
+    const speculative = withJobs.length * ips.length <= SPECULATIVE_KEY_LIMIT;
+    const [agents, early] = await Promise.all([
+      agentsUsing(withJobs, group),
+      speculative && ips.length > 0
+        ? readStatuses(
+            withJobs.map((a) => a.name),
+            ips,
+          )
+        : Promise.resolve(null),
+    ]);
+    for (const name of summaries.keys()) if (!agents.some((a) => a.name === name)) summaries.delete(name);
+    if (early) {
+      return {
+        agents,
+        statuses: new Map(agents.map((a) => [a.name, early.get(a.name) ?? new Map<string, IpStatus>()])),
+        roundTrips: 3,
+      };
+    }
+    if (ips.length === 0 || agents.length === 0) {
+      return {
+        agents,
+        statuses: new Map(agents.map((a) => [a.name, new Map<string, IpStatus>()])),
+        roundTrips: 3,
+      };
+    }
+    const statuses = await readStatuses(
+      agents.map((a) => a.name),
+      ips,
+    );
+    return { agents, statuses, roundTrips: 4 };
   }
 
   /** Trip 3: the agents whose jobs include the group, by reading the job values. */

@@ -17,7 +17,7 @@ import { startTestBackend } from '../test/support/backend.ts';
 //                               summaries: the full read every check falls back to
 //   GET /v1/check?group=big     10,000 IPs x 3 agents, with the agents' summaries (healthy)
 //   GET /v1/check?group=sick    10,000 IPs x 3 agents, 100 of the IPs losing packets
-//   GET /v1/groups/huge/report  the first page of a 65,536-IP group seen by 3 agents
+//   GET /v1/groups/huge/report  the first and second pages of a 65,536-IP group seen by 3 agents
 //   GET /v1/groups/bench        the group's 1,000 IPs
 //   GET /v1/ping                bench/bare-worker.ts: no auth, no Redis
 //
@@ -349,6 +349,18 @@ async function main() {
       !DIRECT,
     );
     await run('GET report, 65,536 IPs, first page', api, '/v1/groups/huge/report', TOKEN, !DIRECT);
+    const firstPage = (await (
+      await fetch(new URL('/v1/groups/huge/report', api.url), {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).json()) as { cursor: string | null };
+    await run(
+      'GET report, 65,536 IPs, second page',
+      api,
+      `/v1/groups/huge/report?cursor=${firstPage.cursor}`,
+      TOKEN,
+      !DIRECT,
+    );
     await run('GET /v1/groups/bench (1,000 IPs)', api, '/v1/groups/bench', TOKEN, !DIRECT);
 
     const bareRps = phases[0]!.rps;

@@ -218,5 +218,7 @@ describe('summaryVerdict', () => {
       expect(expectDecline(withOther, declining, NOW)).toBe(true);
     }
     expect(expectDecline(view({ digest: null }), limits, NOW)).toBe(true);
+    // Nobody has a summary: agents that write none probe the group, most likely.
+    expect(expectDecline(view({ summaries: new Map() }), limits, NOW)).toBe(true);
   });
 });

@@ -80,9 +80,14 @@ export function summaryVerdict(
  * whether the summaries will likely decline, so the members are fetched with the summaries' last
  * trip instead of after it. Agents with no summary of the group are taken not to probe it, so a
  * group of many agents does not read its members for the ones probing other groups; when such an
- * agent does probe it, the check still falls back, one trip later.
+ * agent does probe it, the check still falls back, one trip later. When no online agent has a
+ * summary of the group, a decline is expected.
  */
 export function expectDecline(view: SummaryView, limits: Limits, nowMs: number, onlyAgent?: string): boolean {
+  // No online agent has a summary at all: agents that write none (older versions) probe it, most likely.
+  const online = view.agents.filter((a) => a.online);
+  if (view.memberCount > 0 && online.length > 0 && !online.some((a) => view.summaries.has(a.name)))
+    return true;
   const agents = view.agents.filter((a) => !a.online || view.summaries.has(a.name));
   return summaryVerdict({ ...view, agents }, limits, nowMs, onlyAgent).declined !== undefined;
 }

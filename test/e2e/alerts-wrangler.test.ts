@@ -263,3 +263,105 @@ describe('alerts through wrangler dev', () => {
     expect(late!.received).toHaveLength(2);
   });
 });
+
+describe('an agent_offline rule through wrangler dev', () => {
+  // Its own agent, receiver and rule, so the group rule's receivers above count only their own.
+  let pager: Receiver;
+  let secret: string;
+
+  /** edge-2's heartbeat, as the agent writes it: a key whose expiry means offline. */
+  async function heartbeat(ttlMs: number): Promise<void> {
+    const beat = { version: '0', hostname: 'edge-2', pid: 2, started_at: new Date().toISOString(), jobs: [] };
+    await backend.redis.sadd(keys.agentList(), 'edge-2');
+    await backend.redis.set(keys.agentOnline('edge-2'), JSON.stringify(beat), { px: ttlMs });
+  }
+
+  beforeAll(async () => {
+    pager = await Receiver.start();
+  });
+
+  afterAll(async () => {
+    await pager?.close();
+  });
+
+  it('stays ok while the heartbeat lasts', async () => {
+    await heartbeat(1_500);
+    const made = await http('PUT', '/v1/notifiers/pager', {
+      type: 'webhook',
+      url: `http://127.0.0.1:${pager.port}/in`,
+    });
+    expect(made.status).toBe(200);
+    secret = made.body.secret;
+    const rule = await http('PUT', '/v1/alerts/edge-2-offline', {
+      type: 'agent_offline',
+      agents: ['edge-2'],
+      for_s: 3,
+      notify: ['pager'],
+    });
+    expect(rule.status).toBe(200);
+    await tick();
+    expect((await http('GET', '/v1/alerts/edge-2-offline')).body.state).toMatchObject({ phase: 'ok' });
+    expect(pager.received).toHaveLength(0);
+  });
+
+  it('is pending, not firing, as soon as the heartbeat expires', async () => {
+    for (let i = 0; i < 50 && (await backend.redis.exists(keys.agentOnline('edge-2'))) === 1; i++) {
+      await sleep(100);
+    }
+    expect(await backend.redis.exists(keys.agentOnline('edge-2'))).toBe(0);
+    await Promise.all([tick(), tick()]);
+    await tick();
+    const rule = (await http('GET', '/v1/alerts/edge-2-offline')).body;
+    expect(rule.state).toMatchObject({ phase: 'pending', failing_count: 1 });
+    expect(pager.received).toHaveLength(0);
+  });
+
+  it('fires one notification after for_s offline, however many evaluations see it', async () => {
+    await sleep(3_200);
+    await Promise.all([tick(), tick()]);
+    await tick();
+    expect(pager.received).toHaveLength(1);
+    expect((await http('GET', '/v1/alerts/edge-2-offline')).body.state.phase).toBe('firing');
+    const event = new Webhook(secret).verify(pager.received[0]!.body, pager.received[0]!.headers) as {
+      type: string;
+      data: {
+        rule: string;
+        rule_type: string;
+        group: null;
+        failing_count: number;
+        worst: { agent: string }[];
+      };
+    };
+    expect(event.type).toBe('alert.firing');
+    expect(event.data).toMatchObject({
+      rule: 'edge-2-offline',
+      rule_type: 'agent_offline',
+      group: null,
+      failing_count: 1,
+    });
+    expect(event.data.worst).toEqual([expect.objectContaining({ agent: 'edge-2', reason: 'offline' })]);
+    await tick();
+    expect(pager.received).toHaveLength(1);
+  });
+
+  it('resolves once when the heartbeat returns', async () => {
+    await heartbeat(300_000);
+    await Promise.all([tick(), tick()]);
+    await tick();
+    expect(pager.received).toHaveLength(2);
+    const resolved = new Webhook(secret).verify(pager.received[1]!.body, pager.received[1]!.headers) as {
+      type: string;
+      data: { rule: string };
+    };
+    expect(resolved).toMatchObject({ type: 'alert.resolved', data: { rule: 'edge-2-offline' } });
+    expect(pager.received[1]!.headers['webhook-id']).not.toBe(pager.received[0]!.headers['webhook-id']);
+    expect((await http('GET', '/v1/alerts/edge-2-offline')).body.state.phase).toBe('resolved');
+    const log = (await http('GET', '/v1/alerts/edge-2-offline/deliveries')).body.deliveries;
+    expect(log.map((l: { event: string; outcome: string }) => `${l.event} ${l.outcome}`)).toEqual([
+      'alert.resolved delivered',
+      'alert.firing delivered',
+    ]);
+    await tick();
+    expect(pager.received).toHaveLength(2);
+  });
+});

@@ -10,13 +10,16 @@ import { build, type Plugin } from 'esbuild';
 // Node and no compiler. It is a Node single executable application (SEA): the bundle and the addon
 // go into a blob (`node --experimental-sea-config`) that postject writes into a copy of the node
 // binary. The addon cannot be loaded from memory: at the first raw socket, the binary writes it
-// to a private cache directory and loads it from there (scripts/sea-addon.cjs).
+// to a private cache directory and loads it from there (scripts/sea-addon.cjs). With `-- --arch
+// arm64` on x64 it builds release/ping-agent-linux-arm64 from the registry's arm64 runtime and a
+// cross-compiled addon instead (scripts/cross-target.ts).
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = join(root, 'release', '.work');
-const name = `ping-agent-${platform()}-${arch()}`;
-const output = join(root, 'release', name);
-const ADDON = join(root, 'node_modules/raw-socket/build/Release/raw.node');
+// `npm run build:binary -- --arch arm64`: another CPU's binary, cross-built (scripts/cross-target.ts).
+const archArg = process.argv.indexOf('--arch');
+const target = archArg > 0 ? process.argv[archArg + 1]! : arch();
+const output = join(root, 'release', `ping-agent-${platform()}-${target}`);
 // The fuse every SEA-capable node binary carries (Node's documentation, "Single executable applications").
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -66,11 +69,18 @@ function sh(file: string, args: string[]): void {
   execFileSync(file, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
 }
 
-if (!readFileSync(process.execPath).includes(FUSE)) {
-  throw new Error(`${process.execPath} was built without single executable support (no ${FUSE})`);
-}
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
+let runtime = process.execPath;
+let addon = join(root, 'node_modules/raw-socket/build/Release/raw.node');
+if (target !== arch()) {
+  const { addonFor, runtimeFor } = await import('./cross-target.ts');
+  runtime = runtimeFor(target, join(root, 'release', '.cache'));
+  addon = addonFor(target, root, work);
+}
+if (!readFileSync(runtime).includes(FUSE)) {
+  throw new Error(`${runtime} was built without single executable support (no ${FUSE})`);
+}
 const bundle = join(work, 'ping-agent.cjs');
 await build({
   stdin: { contents: ENTRY, resolveDir: root, sourcefile: 'ping-agent-binary.ts', loader: 'ts' },
@@ -94,11 +104,11 @@ writeFileSync(
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: false,
-    assets: { 'raw.node': ADDON },
+    assets: { 'raw.node': addon },
   }),
 );
 sh(process.execPath, ['--experimental-sea-config', config]);
-copyFileSync(process.execPath, output);
+copyFileSync(runtime, output);
 chmodSync(output, 0o755);
 sh(process.execPath, [
   join(root, 'node_modules/postject/dist/cli.js'),

@@ -244,6 +244,49 @@ for (const { arch, runner, available } of TARGETS) {
       );
 
       it(
+        'serves the Upstash REST protocol as `gateway`, and `check` answers its usage',
+        async () => {
+          const gateway = isolated([...exe, 'gateway', '--port', '0', '--redis-url', backend.redisUrl], {
+            UPSTASH_REDIS_REST_TOKEN: 'binary-gateway-token',
+          });
+          let log = '';
+          gateway.stderr!.on('data', (d) => {
+            log += d;
+          });
+          gateway.stdout!.on('data', (d) => {
+            log += d;
+          });
+          const exited = new Promise((r) => gateway.once('exit', r));
+          try {
+            let url: string | undefined;
+            const deadline = Date.now() + 10_000 * slow;
+            while (!url) {
+              url = /serving (http:\/\/\S+) in front/.exec(log)?.[1];
+              if (!url && (Date.now() > deadline || gateway.exitCode !== null)) {
+                throw new Error(`the binary's gateway did not start:\n${log}`);
+              }
+              await new Promise((r) => setTimeout(r, 100));
+            }
+            const response = await fetch(url, {
+              method: 'POST',
+              headers: { authorization: 'Bearer binary-gateway-token' },
+              body: JSON.stringify(['PING']),
+            });
+            expect(await response.json()).toEqual({ result: 'PONG' });
+          } finally {
+            gateway.kill('SIGTERM');
+            await exited;
+          }
+          const check = await runIsolated([...exe, 'check', '--help']);
+          expect(check).toMatchObject({
+            code: 0,
+            stdout: expect.stringMatching(/^usage: ping-agent check /),
+          });
+        },
+        30_000 * slow,
+      );
+
+      it(
         'without CAP_NET_RAW says how to grant it and exits 2',
         async () => {
           const out = await runIsolated([

@@ -1,8 +1,9 @@
+import { alertsPanelHtml } from './alerts-panel.ts';
 import { dashboardScript } from './dashboard-script.generated.js';
 import { measurePanelHtml } from './measure-panel.ts';
 
-// /dashboard: groups, agents, every agent's view of a group, and one IP's latency and loss over
-// time. A static page: everything it shows comes from the API with the user's own token. Its one
+// /dashboard: groups, agents, every agent's view of a group, one IP's latency and loss over time,
+// and alert rules with their deliveries. A static page: everything it shows comes from the API with the user's own token. Its one
 // script is browser/ (TypeScript) bundled by scripts/build-dashboard.ts.
 
 export function dashboardPage(): string {
@@ -34,6 +35,10 @@ export function dashboardPage(): string {
   .band-outer { fill: #b6e3ff; } .band-inner { fill: #54aeff; opacity: .55; } .empty { color: var(--muted); }
   #ranges { float: right; }
   #measure-form { display: flex; flex-wrap: wrap; gap: .4rem; margin-bottom: .6rem; } #measure-form input[type=number] { width: 4.5rem; }
+  .phase { border-radius: 4px; padding: 0 .4rem; font-weight: 600; } .phase.ok { background: #dafbe1; color: #1a7f37; }
+  .phase.pending { background: #fff8c5; color: #9a6700; } .phase.firing { background: #ffebe9; color: #cf222e; }
+  .phase.resolved { background: #ddf4ff; color: #0969da; } tr.rule.on { background: #ddf4ff; } tr.delivery.gave_up td { color: #cf222e; }
+  #alert-rules button, #alert-log time { white-space: nowrap; }
 </style>
 </head>
 <body>
@@ -56,6 +61,7 @@ export function dashboardPage(): string {
       <small>Bands: 10th–90th and 25th–75th percentile RTT; line: median, coloured by loss; bars: loss.</small>
     </section>
     ${measurePanelHtml}
+    ${alertsPanelHtml}
   </main>
 </div>
 <script>${dashboardScript}</script>

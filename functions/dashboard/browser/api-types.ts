@@ -1,3 +1,4 @@
+import type { AlertPhase, DeliveryLog } from '../../../shared/alert-schema.ts';
 import type { AgentMeasurementState, TargetFigures } from '../../../shared/measurement-schema.ts';
 import type { HistoryPoint } from '../../../shared/schema.ts';
 
@@ -52,4 +53,30 @@ export interface MeasurementView {
   id: string;
   done: boolean;
   agents: { name: string; state: AgentMeasurementState; error?: string; results: TargetFigures[] | null }[];
+}
+
+/** One rule of GET /v1/alerts, with its state; group limits only on group rules. */
+export interface AlertView {
+  name: string;
+  type: 'group' | 'agent_offline';
+  group?: string;
+  agents?: string[];
+  max_loss?: number;
+  max_rtt_ms?: number;
+  max_age_s?: number;
+  for_s: number;
+  notify: string[];
+  state: { phase: AlertPhase; since: string | null; failing_count: number; version: number };
+}
+
+export interface AlertList {
+  alerts: AlertView[];
+  /** Stored rules that do not parse. */
+  problems: { name: string; problem: string }[];
+}
+
+/** GET /v1/alerts/{name}/deliveries: the rule's last 50 attempts, newest first. */
+export interface DeliveryLogList {
+  name: string;
+  deliveries: DeliveryLog[];
 }

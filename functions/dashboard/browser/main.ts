@@ -1,3 +1,4 @@
+import { loadAlerts, startAlertsPanel } from './alerts-panel.ts';
 import { api } from './api.ts';
 import type { AgentList, GroupList } from './api-types.ts';
 import { closest, element, esc } from './dom.ts';
@@ -23,6 +24,8 @@ async function loadOverview(): Promise<void> {
   const status = element('status');
   status.textContent = 'loading…';
   status.className = 'status';
+  // Its own errors are shown in its panel: the rest of the page does not wait for it.
+  void loadAlerts();
   try {
     const [groups, agents] = await Promise.all([api<GroupList>('/v1/groups'), api<AgentList>('/v1/agents')]);
     element('groups').innerHTML =
@@ -78,6 +81,7 @@ element('ranges').addEventListener('click', (event) => {
   loadHistory().catch(showError);
 });
 startMeasurePanel();
+startAlertsPanel();
 if (state.token) void loadOverview();
 setInterval(() => {
   if (state.token && document.visibilityState === 'visible') void loadOverview();

@@ -145,11 +145,28 @@ export class JobRunner {
     }
     const groups = new Set<string>();
     for (const plan of this.deps.plans()) for (const group of plan.groups) groups.add(group);
+    // The per-target series too: a target no longer probed must not be exported at its last figures.
+    this.deps.metrics.retainTargets(this.probedPair(groups));
     return delCommands([
       ...gone.flatMap((ip) => [store.keys.ipStatus(agent, ip), ...blockKeys(store.keys, agent, ip)]),
       // Summaries of groups no job covers any more: a check must not read them as this agent's view.
       ...this.summaries.retain(groups),
     ]);
+  }
+
+  /** Whether a (group, target) pair is probed: a job covers the group, which held the target when last read. */
+  private probedPair(groups: ReadonlySet<string>): (group: string, target: string) => boolean {
+    // Sets made only for the groups asked about, so nothing is built while the series are off.
+    const sets = new Map<string, Set<string>>();
+    return (group, target) => {
+      if (!groups.has(group)) return false;
+      let members = sets.get(group);
+      if (!members) {
+        members = new Set(this.lastMembers.get(group));
+        sets.set(group, members);
+      }
+      return members.has(target);
+    };
   }
 
   /**

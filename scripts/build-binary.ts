@@ -4,6 +4,7 @@ import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { devNeedsCheckout } from './dev-needs-checkout.ts';
 
 // `npm run build:binary`: release/ping-agent-linux-x64, one executable holding this Node runtime,
 // the whole command as one CommonJS bundle and the compiled raw-socket addon, for hosts with no
@@ -45,23 +46,6 @@ const embeddedAddon: Plugin = {
       return { contents: source.replace(lazyRequire, "require('raw-socket')"), loader: 'ts' };
     });
     b.onResolve({ filter: /\.node$/ }, () => ({ path: join(root, 'scripts/sea-addon.cjs') }));
-  },
-};
-
-/**
- * `ping-agent dev` runs the whole stack from a checkout (wrangler, the sources, redis-server); in
- * the binary it says so instead of failing on a path it cannot compute.
- */
-const devNeedsCheckout: Plugin = {
-  name: 'dev-needs-a-checkout',
-  setup(b) {
-    b.onLoad({ filter: /agent[\\/]cli[\\/]dev-command\.ts$/ }, () => ({
-      contents: `export async function run() {
-        process.stderr.write('ping-agent dev: runs the whole stack from a checkout of the repository (npm ci && npm start); the single executable has probe, run, check and gateway\\n');
-        return 2;
-      }`,
-      loader: 'ts',
-    }));
   },
 };
 

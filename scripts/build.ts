@@ -1,6 +1,7 @@
 import { chmod, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { devNeedsCheckout } from './dev-needs-checkout.ts';
 
 // `npm run build`: the `ping-agent` command as plain JavaScript in dist/, so an installed agent
 // starts on bare Node with no compiler. Each subcommand stays its own chunk (loaded only when
@@ -36,6 +37,7 @@ await build({
   entryNames: 'ping-agent',
   chunkNames: 'chunks/[name]-[hash]',
   external: ['raw-socket'],
+  plugins: [devNeedsCheckout],
   // Bundled CommonJS dependencies (pino) call require() for Node's built-ins; an ES module has
   // no require, so give them one.
   banner: {

@@ -83,12 +83,17 @@ describe.skipIf(needs !== null)('the packed and globally installed package', () 
     expect(entry).not.toMatch(/tsx|\.ts['"]/);
   });
 
-  it('answers --help and --version', async () => {
+  it('answers --help and --version, and dev points to a checkout', async () => {
     const help = await run(command, ['--help'], { cwd: dir, env });
     expect(help.stdout).toMatch(/^usage: ping-agent <command>/);
     for (const name of ['probe', 'run', 'check', 'gateway']) expect(help.stdout).toContain(`  ${name} `);
     const pkg = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string };
     expect((await run(command, ['--version'], { cwd: dir, env })).stdout).toBe(`${pkg.version}\n`);
+    // dev needs a checkout (wrangler, the sources): it says so instead of starting half a stack.
+    const dev = await run(command, ['dev'], { cwd: dir, env }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(dev).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ping-agent dev: .*checkout/) });
   });
 
   it('probes loopback', async () => {

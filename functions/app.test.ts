@@ -253,6 +253,7 @@ describe('OpenAPI', () => {
     expect(Object.keys(spec.paths).sort()).toEqual([
       '/v1/agents',
       '/v1/agents/{agent}',
+      '/v1/agents/{agent}/credentials',
       '/v1/agents/{agent}/errors',
       '/v1/agents/{agent}/ips',
       '/v1/agents/{agent}/ips/{ip}/history',

@@ -149,6 +149,7 @@ async function runUntilStopped(
       apply: async (reason) => {
         await syncJobs(store, config.name, jobs, log, reason);
         runner.membersChanged();
+        await runner.pruneNow();
       },
     });
     stopWatch = () => watch.stop();

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { formatIp, parseIp } from '../../shared/ip.ts';
 import { MAX_PAYLOAD, MIN_PAYLOAD } from '../icmp/engine.ts';
 import { RawSocketPermissionError } from '../icmp/errors.ts';
+import { probeFigures } from '../icmp/probe-figures.ts';
 import { rttStats } from '../icmp/rtt-stats.ts';
 import type { TargetResult } from '../icmp/types.ts';
 import { intOption, parseCommandArgs } from './args.ts';
@@ -95,23 +96,6 @@ function summaryLine(label: string, width: number, r: TargetResult): string {
   return line;
 }
 
-function jsonTarget(r: TargetResult) {
-  const stats = rttStats(r.rttsMs);
-  return {
-    ip: r.ip,
-    sent: r.sent,
-    received: r.received,
-    loss: r.sent === 0 ? 0 : (r.sent - r.received) / r.sent,
-    rtt_ms: stats
-      ? { min: stats.min, avg: stats.avg, max: stats.max, p50: stats.p50, p95: stats.p95, mdev: stats.mdev }
-      : null,
-    ttl: r.ttl,
-    late: r.late,
-    duplicates: r.duplicates,
-    errors: { unreachable: r.unreachable, ttl_exceeded: r.ttlExceeded },
-  };
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('probe', argv, options);
   if (values.help) {
@@ -163,7 +147,9 @@ export async function run(argv: string[]): Promise<number> {
   await engine.close();
 
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ targets: results.map(jsonTarget), elapsed_ms: elapsedMs })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ targets: results.map(probeFigures), elapsed_ms: elapsedMs })}\n`,
+    );
   } else {
     const labels = results.map((r, i) => (names[i] === r.ip ? r.ip : `${names[i]} (${r.ip})`));
     const width = Math.max(...labels.map((l) => l.length));

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { buildSummary } from '../shared/summary/build-summary.ts';
 import { membershipDigest } from '../shared/summary/membership-digest.ts';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.ts';
 import { startTestBackend } from '../test/support/backend.ts';
+import { freePort } from '../test/support/redis-server.ts';
 
 // `npm run bench:api`: requests per second and latency of the API on `wrangler dev` (the real
 // Workers runtime), beside a bare Hono route on the same runtime:
@@ -30,6 +32,20 @@ import { startTestBackend } from '../test/support/backend.ts';
 // plus the runtime's own HTTP work), wrangler's Node process (it relays every request to workerd;
 // no such hop exists on Cloudflare), and this process (the gateway, the counting proxy and the
 // load client). redis-server is not counted.
+//
+// Every phase runs twice, on two local set-ups of the same runtime (workerd, through wrangler):
+//
+//   wrangler dev          the command as developers run it. It always attaches a DevTools
+//                         inspector with its Network domain on: each outbound fetch of the Worker
+//                         (each Redis request) sends four events, the response body among them, to
+//                         an inspector proxy worker, which posts each to wrangler's Node process,
+//                         which appends it to a debug log file. That costs several times the
+//                         Worker's own CPU per Redis request, on the same two cores.
+//   without inspector     wrangler's own dev server (unstable_startWorker) with `inspector: false`,
+//                         bench/worker-without-inspector.ts: the same bundle on the same workerd,
+//                         without that instrumentation, which does not exist on Cloudflare.
+//
+// Each set-up has its own bare route; ratios compare routes of the same set-up and run.
 //
 // Options: --seconds N per phase (default 5, at most 15); --concurrency N (default 8); --direct
 // points the Worker straight at the gateway (no counting proxy, so no Redis figures), to see what
@@ -57,6 +73,57 @@ const SUMMARIZED = {
   sick: { ips: range(2, 10_000), failing: 100 },
   huge: { ips: range(3, 65_536), failing: 0 },
 };
+
+/** Like startWranglerDev, through wrangler's dev server without the DevTools inspector. */
+async function startWithoutInspector(vars: Record<string, string>, script?: string): Promise<WranglerDev> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/run-ts.js', 'bench/worker-without-inspector.ts'], {
+    cwd: root,
+    // No fetch of Cloudflare's `Request.cf` sample: nothing leaves the host.
+    env: {
+      ...process.env,
+      BENCH_WORKER: JSON.stringify({ port, vars, script }),
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let log = '';
+  child.stderr?.on('data', (d) => {
+    log += d;
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the worker did not start within 60 s:\n${log}`)), 60_000);
+    child.stdout?.on('data', (d) => {
+      log += d;
+      if (log.includes('ready ')) {
+        clearTimeout(timer);
+        ready();
+      }
+    });
+    void exited.then(() => fail(new Error(`the worker exited before it was ready:\n${log}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    output: () => log,
+    stop: async () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        return;
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {}
+      }, 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
 
 interface Counts {
   requests: number;
@@ -265,127 +332,64 @@ async function seed(redis: Awaited<ReturnType<typeof startTestBackend>>['redis']
   }
 }
 
+interface SetUp {
+  name: string;
+  start(vars: Record<string, string>, script?: string): Promise<WranglerDev>;
+}
+
+const SET_UPS: SetUp[] = [
+  {
+    name: 'wrangler dev',
+    start: (vars, script) => startWranglerDev(script ? { vars, script, readyPath: '/v1/ping' } : { vars }),
+  },
+  { name: 'without inspector', start: startWithoutInspector },
+];
+
 async function main() {
   const backend = await startTestBackend();
   const proxy = await countingProxy(backend.gatewayUrl);
   let api: WranglerDev | null = null;
   let bare: WranglerDev | null = null;
+  const phases: (Phase & { setUp: string })[] = [];
   try {
     await seed(backend.redis);
     process.stdout.write(
       `seeded 1 group of ${IPS.length} IPs, ${AGENTS.length} agents, ${IPS.length * AGENTS.length} statuses\n`,
     );
-    api = await startWranglerDev({
-      vars: {
+    for (const setUp of SET_UPS) {
+      // One set-up at a time, so each has the cores to itself.
+      api = await setUp.start({
         UPSTASH_REDIS_REST_URL: DIRECT ? backend.gatewayUrl : proxy.url,
         UPSTASH_REDIS_REST_TOKEN: backend.token,
         API_TOKEN: TOKEN,
         WEBHOOK_SECRET: `whsec_${btoa('bench')}`,
-      },
-    });
-    bare = await startWranglerDev({ vars: {}, script: 'bench/bare-worker.ts', readyPath: '/v1/ping' });
-    process.stdout.write(
-      `wrangler dev: API ${api.url}, bare ${bare.url}; ${SECONDS} s per phase, ${CONCURRENCY} clients\n`,
-    );
-
-    const phases: Phase[] = [];
-    const run = async (
-      what: string,
-      runtime: WranglerDev,
-      path: string,
-      token: string | null,
-      counted: boolean,
-    ) => {
-      const base = runtime.url;
-      if (ONLY !== undefined && runtime !== bare && !what.includes(ONLY)) return;
-      await load(base, path, 1, token); // warm-up: JIT, connections, workerd isolates
-      const before = { ...proxy.counts };
-      const cpuBefore = { runtime: await treeCpuSeconds(runtime.pid), bench: process.cpuUsage() };
-      const result = await load(base, path, SECONDS, token);
-      const cpuAfter = await treeCpuSeconds(runtime.pid);
-      const benchUsage = process.cpuUsage(cpuBefore.bench);
-      const benchCpu = (benchUsage.user + benchUsage.system) / 1e6;
-      const perRequest = (n: number) =>
-        counted ? Math.round(((n - 0) / result.requests) * 100) / 100 : null;
-      phases.push({
-        what,
-        ...result,
-        redisRequests: perRequest(proxy.counts.requests - before.requests),
-        redisCommands: perRequest(proxy.counts.commands - before.commands),
-        workerdCpuMs: ((cpuAfter.workerd - cpuBefore.runtime.workerd) * 1000) / result.requests,
-        wranglerCpuMs: ((cpuAfter.wrangler - cpuBefore.runtime.wrangler) * 1000) / result.requests,
-        benchCpuMs: (benchCpu * 1000) / result.requests,
       });
-      const last = phases.at(-1)!;
-      process.stdout.write(
-        `${what.padEnd(34)} ${last.rps.toFixed(0).padStart(6)} req/s  p50 ${last.p50.toFixed(1)} ms  p99 ${last.p99.toFixed(1)} ms  errors ${last.errors}` +
-          `  cpu/req: workerd ${last.workerdCpuMs.toFixed(2)} ms, wrangler ${last.wranglerCpuMs.toFixed(2)} ms, gateway+proxy+load ${last.benchCpuMs.toFixed(2)} ms` +
-          (counted
-            ? `  redis: ${last.redisRequests} requests, ${last.redisCommands} commands per request`
-            : '') +
-          '\n',
-      );
-    };
-    await run('bare Hono route (GET /v1/ping)', bare, '/v1/ping', null, false);
-    await run(
-      'GET /v1/check (1,000 IPs x 3 agents, full read)',
-      api,
-      '/v1/check?group=bench&max_loss=0.01',
-      TOKEN,
-      !DIRECT,
-    );
-    await run(
-      'GET /v1/check (10,000 x 3, healthy)',
-      api,
-      '/v1/check?group=big&max_loss=0.01',
-      TOKEN,
-      !DIRECT,
-    );
-    await run(
-      'GET /v1/check (10,000 x 3, 100 failing)',
-      api,
-      '/v1/check?group=sick&max_loss=0.01',
-      TOKEN,
-      !DIRECT,
-    );
-    await run('GET report, 65,536 IPs, first page', api, '/v1/groups/huge/report', TOKEN, !DIRECT);
-    const firstPage = (await (
-      await fetch(new URL('/v1/groups/huge/report', api.url), {
-        headers: { authorization: `Bearer ${TOKEN}` },
-      })
-    ).json()) as { cursor: string | null };
-    await run(
-      'GET report, 65,536 IPs, second page',
-      api,
-      `/v1/groups/huge/report?cursor=${firstPage.cursor}`,
-      TOKEN,
-      !DIRECT,
-    );
-    await run('GET /v1/groups/bench (1,000 IPs)', api, '/v1/groups/bench', TOKEN, !DIRECT);
-
-    const bareRps = phases[0]!.rps;
-    for (const p of phases.slice(1).filter((x) => !x.what.startsWith('GET /v1/groups/'))) {
-      const ratio = p.rps / bareRps;
-      process.stdout.write(
-        `${p.what}: ratio to bare ${ratio.toFixed(3)} (target >= 0.2: ${ratio >= 0.2 ? 'pass' : 'FAIL'}), ` +
-          `workerd CPU ${p.workerdCpuMs.toFixed(2)} ms/req (target <= 10: ${p.workerdCpuMs <= 10 ? 'pass' : 'FAIL'})` +
-          (p.redisRequests === null
-            ? ', Redis not counted (--direct)\n'
-            : `, Redis requests ${p.redisRequests} (parallel ones in one trip count apart; the sequential trips are asserted in shared/store/group-view.test.ts)\n`),
-      );
+      bare = await setUp.start({}, 'bench/bare-worker.ts');
+      await measureSetUp(setUp.name, api, bare, proxy, phases);
+      await api.stop();
+      await bare.stop();
+      api = bare = null;
     }
-    const page = await fetch(new URL('/v1/groups/huge/report', api.url), {
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
-    process.stdout.write(
-      `65,536-IP report, first page: ${(await page.arrayBuffer()).byteLength} bytes (target <= 1 MB)\n`,
-    );
+    for (const setUp of SET_UPS) {
+      const own = phases.filter((p) => p.setUp === setUp.name);
+      const bareRps = own[0]!.rps;
+      for (const p of own.slice(1).filter((x) => !x.what.startsWith('GET /v1/groups/'))) {
+        const ratio = p.rps / bareRps;
+        process.stdout.write(
+          `[${setUp.name}] ${p.what}: ratio to bare ${ratio.toFixed(3)} (target >= 0.2: ${ratio >= 0.2 ? 'pass' : 'FAIL'}), ` +
+            `workerd CPU ${p.workerdCpuMs.toFixed(2)} ms/req (target <= 10: ${p.workerdCpuMs <= 10 ? 'pass' : 'FAIL'})` +
+            (p.redisRequests === null
+              ? ', Redis not counted (--direct)\n'
+              : `, Redis requests ${p.redisRequests} (parallel ones in one trip count apart; the sequential trips are asserted in shared/store/group-view.test.ts)\n`),
+        );
+      }
+    }
     const out = process.argv.indexOf('--write');
     if (out > 0) {
       const table = phases
         .map(
           (p) =>
-            `| ${p.what} | ${p.rps.toFixed(0)} | ${p.p50.toFixed(1)} | ${p.p99.toFixed(1)} | ${p.errors} | ${p.redisRequests ?? '-'} | ${p.redisCommands ?? '-'} |`,
+            `| ${p.setUp} | ${p.what} | ${p.rps.toFixed(0)} | ${p.p50.toFixed(1)} | ${p.p99.toFixed(1)} | ${p.errors} | ${p.redisRequests ?? '-'} | ${p.redisCommands ?? '-'} |`,
         )
         .join('\n');
       await writeFile(resolve(root, process.argv[out + 1]!), `${table}\n`);
@@ -396,6 +400,69 @@ async function main() {
     await proxy.close();
     await backend.close();
   }
+}
+
+/** Every phase on one set-up, bare route first; appends to `phases`. */
+async function measureSetUp(
+  setUp: string,
+  api: WranglerDev,
+  bare: WranglerDev,
+  proxy: Awaited<ReturnType<typeof countingProxy>>,
+  phases: (Phase & { setUp: string })[],
+) {
+  process.stdout.write(
+    `${setUp}: API ${api.url}, bare ${bare.url}; ${SECONDS} s per phase, ${CONCURRENCY} clients\n`,
+  );
+  const run = async (what: string, runtime: WranglerDev, path: string, token: string | null) => {
+    const counted = runtime !== bare && !DIRECT;
+    const base = runtime.url;
+    if (ONLY !== undefined && runtime !== bare && !what.includes(ONLY)) return;
+    await load(base, path, 1, token); // warm-up: JIT, connections, workerd isolates
+    const before = { ...proxy.counts };
+    const cpuBefore = { runtime: await treeCpuSeconds(runtime.pid), bench: process.cpuUsage() };
+    const result = await load(base, path, SECONDS, token);
+    const cpuAfter = await treeCpuSeconds(runtime.pid);
+    const benchUsage = process.cpuUsage(cpuBefore.bench);
+    const benchCpu = (benchUsage.user + benchUsage.system) / 1e6;
+    const perRequest = (n: number) => (counted ? Math.round((n / result.requests) * 100) / 100 : null);
+    phases.push({
+      setUp,
+      what,
+      ...result,
+      redisRequests: perRequest(proxy.counts.requests - before.requests),
+      redisCommands: perRequest(proxy.counts.commands - before.commands),
+      workerdCpuMs: ((cpuAfter.workerd - cpuBefore.runtime.workerd) * 1000) / result.requests,
+      wranglerCpuMs: ((cpuAfter.wrangler - cpuBefore.runtime.wrangler) * 1000) / result.requests,
+      benchCpuMs: (benchCpu * 1000) / result.requests,
+    });
+    const last = phases.at(-1)!;
+    process.stdout.write(
+      `${what.padEnd(34)} ${last.rps.toFixed(0).padStart(6)} req/s  p50 ${last.p50.toFixed(1)} ms  p99 ${last.p99.toFixed(1)} ms  errors ${last.errors}` +
+        `  cpu/req: workerd ${last.workerdCpuMs.toFixed(2)} ms, wrangler ${last.wranglerCpuMs.toFixed(2)} ms, gateway+proxy+load ${last.benchCpuMs.toFixed(2)} ms` +
+        (counted
+          ? `  redis: ${last.redisRequests} requests, ${last.redisCommands} commands per request`
+          : '') +
+        '\n',
+    );
+  };
+  await run('bare Hono route (GET /v1/ping)', bare, '/v1/ping', null);
+  await run(
+    'GET /v1/check (1,000 IPs x 3 agents, full read)',
+    api,
+    '/v1/check?group=bench&max_loss=0.01',
+    TOKEN,
+  );
+  await run('GET /v1/check (10,000 x 3, healthy)', api, '/v1/check?group=big&max_loss=0.01', TOKEN);
+  await run('GET /v1/check (10,000 x 3, 100 failing)', api, '/v1/check?group=sick&max_loss=0.01', TOKEN);
+  await run('GET report, 65,536 IPs, first page', api, '/v1/groups/huge/report', TOKEN);
+  const firstPage = await fetch(new URL('/v1/groups/huge/report', api.url), {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const firstBytes = await firstPage.arrayBuffer();
+  const { cursor } = JSON.parse(new TextDecoder().decode(firstBytes)) as { cursor: string | null };
+  await run('GET report, 65,536 IPs, second page', api, `/v1/groups/huge/report?cursor=${cursor}`, TOKEN);
+  await run('GET /v1/groups/bench (1,000 IPs)', api, '/v1/groups/bench', TOKEN);
+  process.stdout.write(`65,536-IP report, first page: ${firstBytes.byteLength} bytes (target <= 1 MB)\n`);
 }
 
 await main();

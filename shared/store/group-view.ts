@@ -2,12 +2,12 @@ import {
   type AgentRollup,
   agentRollupSchema,
   type GroupSummary,
-  groupSummarySchema,
   type IpStatus,
   parseStored,
   StoredValueError,
 } from '../schema.ts';
 import { digestCount, membershipDigest } from '../summary/membership-digest.ts';
+import { readSummary } from '../summary/read-summary.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
 import { readJob } from './jobs.ts';
 import { KEYS_PER_REQUEST, mgetInParts, readStatus } from './statuses.ts';
@@ -264,7 +264,7 @@ export function groupViewStore({ redis, keys }: StoreContext) {
     const rollups = new Map<string, AgentRollup>();
     const withJobs = candidates
       .map((name, i) => {
-        const summary = readLoose(groupSummarySchema, rows[i * 4 + 2], keys.groupSummary(name, group));
+        const summary = readSummary(rows[i * 4 + 2], keys.groupSummary(name, group));
         if (summary) summaries.set(name, summary);
         const rollup = readLoose(agentRollupSchema, rows[i * 4 + 3], keys.agentSummary(name));
         if (rollup) rollups.set(name, rollup);

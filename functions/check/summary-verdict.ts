@@ -28,6 +28,17 @@ export function summaryVerdict(
   nowMs: number,
   onlyAgent?: string,
 ): SummaryAnswer {
+  return answerFrom(view, limits, nowMs, onlyAgent, true);
+}
+
+/** With `judging` false only whether it declines counts: the listed entries are not judged. */
+function answerFrom(
+  view: SummaryView,
+  limits: Limits,
+  nowMs: number,
+  onlyAgent: string | undefined,
+  judging: boolean,
+): SummaryAnswer {
   const failing: Failing[] = groupLevelFailures(view.agents.length, view.memberCount, onlyAgent);
   const online = view.agents.filter((a) => a.online);
   if (online.length > 0 && view.memberCount > 0) {
@@ -61,6 +72,7 @@ export function summaryVerdict(
       return { declined: `max_rtt_ms is below what ${agent.name}'s summary leaves unlisted` };
     }
     checked += view.memberCount;
+    if (!judging) continue;
     // In member order, as the full read lists them. The agents write `listed` sorted, so with
     // nothing missing there is nothing to sort.
     if (summary.missing.length === 0 && isSortedByIp(summary.listed)) {
@@ -102,5 +114,5 @@ export function expectDecline(view: SummaryView, limits: Limits, nowMs: number, 
   if (view.memberCount > 0 && online.length > 0 && !online.some((a) => view.summaries.has(a.name)))
     return true;
   const agents = view.agents.filter((a) => !a.online || view.summaries.has(a.name));
-  return summaryVerdict({ ...view, agents }, limits, nowMs, onlyAgent).declined !== undefined;
+  return answerFrom({ ...view, agents }, limits, nowMs, onlyAgent, false).declined !== undefined;
 }

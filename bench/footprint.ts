@@ -48,6 +48,8 @@ interface Measured {
   commands: Map<string, number>;
   bytesIn: number;
   bytesOut: number;
+  /** History blocks the agent wrote inside the window (their MSET entries, as RESP bytes). */
+  blocks: { entries: number; bytes: number };
 }
 
 function loopbackTargets(count: number): string[] {
@@ -71,6 +73,38 @@ function commandStats(port: number): Map<string, number> {
     if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
+}
+
+/**
+ * The history blocks written inside the window: block keys whose idle time is within it (nothing
+ * reads them while the agent runs, and each is written at most once in 20 minutes), counted as the
+ * RESP bytes of their MSET entries. They come in bursts (an IP's minute block every 20 minutes at
+ * its own minute, its day of hours once an hour), so a short window holds more or fewer of them than
+ * its share: they are taken out of the window's bytes and counted per month from the agent's code.
+ */
+function blockWritesIn(port: number, seconds: number): { entries: number; bytes: number } {
+  const script = `local n, b = 0, 0
+for _, pattern in ipairs({'*ip-minute-block_*', '*ip-hour-block_*'}) do
+  for _, k in ipairs(redis.call('KEYS', pattern)) do
+    if redis.call('OBJECT', 'IDLETIME', k) <= tonumber(ARGV[1]) then
+      local v = redis.call('STRLEN', k)
+      n = n + 1
+      b = b + #k + v + #tostring(#k) + #tostring(v) + 6
+    end
+  end
+end
+return {n, b}`;
+  const [entries, bytes] = redisCli(port, 'EVAL', script, '0', String(Math.ceil(seconds)))
+    .trim()
+    .split('\n');
+  return { entries: Number(entries), bytes: Number(bytes) };
+}
+
+/** RESP bytes of one MSET entry: `$<len>` CRLF key CRLF `$<len>` CRLF value CRLF. */
+function respEntryBytes(key: string, value: string): number {
+  const k = Buffer.byteLength(key);
+  const v = Buffer.byteLength(value);
+  return k + v + String(k).length + String(v).length + 6;
 }
 
 function netBytes(port: number): { input: number; output: number } {
@@ -127,7 +161,7 @@ async function measure(checkout: string, scenario: Scenario): Promise<Measured> 
     // The window opens after start-up and, with jobs, after WARM_RUNS runs: the first runs write
     // every status (the IPs are new, and the cumulative RTT average moves fast while it has few
     // samples), which happens once in an agent's life, not every month.
-    const deadline = Date.now() + (scenario.targets > 0 ? 120_000 : 5_000);
+    const deadline = Date.now() + (scenario.targets > 0 ? WARM_RUNS * 10_000 + 60_000 : 5_000);
     while (Date.now() < deadline && (scenario.targets === 0 || agent.runs() < WARM_RUNS)) {
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -138,6 +172,7 @@ async function measure(checkout: string, scenario: Scenario): Promise<Measured> 
     const seconds = (Date.now() - started) / 1000;
     const commands = commandStats(backend.redisPort);
     const bytes = netBytes(backend.redisPort);
+    const blocks = blockWritesIn(backend.redisPort, seconds);
     return {
       scenario,
       seconds,
@@ -145,6 +180,7 @@ async function measure(checkout: string, scenario: Scenario): Promise<Measured> 
       commands,
       bytesIn: bytes.input,
       bytesOut: bytes.output,
+      blocks,
     };
   } finally {
     await agent.stop();
@@ -157,7 +193,7 @@ async function measure(checkout: string, scenario: Scenario): Promise<Measured> 
 function monthly(m: Measured): { total: number; byType: [string, number][] } {
   // The benchmark's own INFO/CONFIG, and the gateway's keep-alive PING on the Redis connection
   // behind a subscription (every 15 s): the gateway's, not the agent's; Upstash bills the client.
-  const mine = new Set(['info', 'config|resetstat', 'config', 'ping']);
+  const mine = new Set(['info', 'config|resetstat', 'config', 'ping', 'eval', 'keys', 'object', 'strlen']);
   const byType = [...m.commands.entries()]
     .filter(([name]) => !mine.has(name))
     .map(([name, calls]): [string, number] => [name, (calls / m.seconds) * MONTH_S])
@@ -219,6 +255,30 @@ async function memoryOld(backend: TestBackend, checkout: string): Promise<number
   await p.exec();
   await backend.redis.set(keys.ipStatus(AGENT, IP), statusJson());
   return sumMemory(backend, [keys.ipStatus(AGENT, IP), keys.ipMinutes(AGENT, IP), keys.ipHours(AGENT, IP)]);
+}
+
+/**
+ * The bytes of history blocks one IP costs a month, from the agent's own code on a fake clock: a
+ * run every 10 s (one probe each, as the benchmark's job) for three days; the entries the last two
+ * days hand to the MSET, as RESP bytes, scaled to 30 days.
+ */
+async function historyBytesPerIpMonth(checkout: string): Promise<number> {
+  const { HistoryBuckets } = await import(join(checkout, 'agent/daemon/history-buckets.ts'));
+  const { PendingBlocks } = await import(join(checkout, 'agent/daemon/pending-blocks.ts'));
+  const { keySchema } = await import(join(checkout, 'shared/keys.ts'));
+  const history = new HistoryBuckets();
+  const blocks = new PendingBlocks(AGENT, keySchema());
+  const ip = '127.70.3.141';
+  const start = 1_700_000_000 - (1_700_000_000 % 86_400);
+  let bytes = 0;
+  for (let t = start; t < start + 3 * 86_400; t += 10) {
+    const finished: unknown[] = [];
+    history.add(ip, 1, [0.04 + (t % 7) * 0.003], t, finished);
+    const entries: [string, string][] = [];
+    blocks.add(finished, entries);
+    if (t >= start + 86_400) for (const [k, v] of entries) bytes += respEntryBytes(k, v);
+  }
+  return (bytes / 2) * 30;
 }
 
 function statusJson(): string {
@@ -289,7 +349,7 @@ async function main(): Promise<void> {
       checkout: oldDir,
     });
   }
-  const results: { side: string; measured: Measured[]; memory: number }[] = [];
+  const results: { side: string; measured: Measured[]; memory: number; historyPerIp: number | null }[] = [];
   try {
     for (const side of sides) {
       const measured: Measured[] = [];
@@ -303,7 +363,9 @@ async function main(): Promise<void> {
           side.checkout === REPO
             ? await memoryNew(backend, side.checkout)
             : await memoryOld(backend, side.checkout);
-        results.push({ side: side.name, measured, memory });
+        // The code before wrote its history on every run (ZADDs), so its window holds its share.
+        const historyPerIp = side.checkout === REPO ? await historyBytesPerIpMonth(side.checkout) : null;
+        results.push({ side: side.name, measured, memory, historyPerIp });
       } finally {
         await backend.close();
       }
@@ -314,21 +376,30 @@ async function main(): Promise<void> {
 
   const lines: string[] = [];
   lines.push(
-    '| code | scenario | runs in window | commands / month | per run (with jobs) | by type (per month) | bytes in + out / month |',
+    '| code | scenario | runs in window | commands / month | per run (with jobs) | by type (per month) | bytes per run, blocks apart | history blocks / month | bytes in + out / month |',
   );
-  lines.push('|---|---|---|---|---|---|---|');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
   const costs: string[] = [];
   for (const r of results) {
     for (const m of r.measured) {
       const { total, byType } = monthly(m);
-      const gb = (((m.bytesIn + m.bytesOut) / m.seconds) * MONTH_S) / 1e9;
+      // Everything but the history blocks scales with time; the blocks are counted per month from
+      // the agent's code (their in-window share depends on which boundaries the window holds).
+      const steady = m.bytesIn + m.bytesOut - (r.historyPerIp === null ? 0 : m.blocks.bytes);
+      const history = r.historyPerIp === null ? 0 : m.scenario.targets * r.historyPerIp;
+      const gb = ((steady / m.seconds) * MONTH_S + history) / 1e9;
+      const perRunBytes = m.runs > 0 ? `${(steady / m.runs / 1000).toFixed(1)} KB` : '—';
+      const historyCell =
+        r.historyPerIp === null
+          ? 'in the window'
+          : `${(history / 1e9).toFixed(2)} GB (${m.blocks.entries} written in the window)`;
       const perRun = m.runs > 0 ? ((total / MONTH_S) * m.seconds) / m.runs : Number.NaN;
       const pings = ((m.commands.get('ping') ?? 0) / m.seconds) * MONTH_S;
       lines.push(
         `| ${r.side} | ${m.scenario.key} | ${m.runs} | ${fmt(total)} (+ ${fmt(pings)} gateway PING) | ${Number.isNaN(perRun) ? '—' : perRun.toFixed(2)} | ${byType
           .slice(0, 6)
           .map(([n, c]) => `${n} ${fmt(c)}`)
-          .join(', ')} | ${gb.toFixed(2)} GB |`,
+          .join(', ')} | ${perRunBytes} | ${historyCell} | ${gb.toFixed(2)} GB |`,
       );
       costs.push(costRow(`${r.side}, ${m.scenario.key}`, total, gb));
     }
@@ -337,14 +408,20 @@ async function main(): Promise<void> {
   const text = [
     '# Footprint benchmark: what one agent costs on Upstash',
     '',
-    `\`npm run bench:footprint\` (options \`--seconds N\`, default 80; \`--before <commit>\`; \`--only new|old\`).`,
+    `\`npm run bench:footprint\` (options \`--seconds N\`, default 80; \`--warm-runs N\`, default 6, here ${WARM_RUNS}; \`--before <commit>\`; \`--only new|old\`; \`--out <file>\`).`,
     'The shipped command, `ping-agent run` with its default settings, against redis-server behind the',
     'gateway; targets are 127.0.0.0/8 addresses (answered by the kernel). Each window opens after the',
     `agent's start-up and, with jobs, its first ${WARM_RUNS} runs (CONFIG RESETSTAT; those write every status, once in an agent's life), and its figures are Redis's own: INFO`,
     'commandstats for commands (calls by type) and INFO stats `total_net_input_bytes` +',
     '`total_net_output_bytes` for bytes (RESP between the gateway and Redis; the HTTPS/JSON bytes',
-    'Upstash bills are somewhat larger), both scaled to a 30-day month. "before" is a clean clone of',
-    'the commit before the footprint work, measured the same way. Note: with the new code an MSET is',
+    'Upstash bills are somewhat larger), scaled to a 30-day month. Bytes, new code: the history',
+    "blocks come in bursts (an IP's minute block every 20 minutes at its own minute, its day of",
+    'hours once an hour), so a window holds more or fewer of them than its share: those written in',
+    'the window (block keys whose OBJECT IDLETIME is within it) are taken out of its bytes, the rest',
+    "is scaled by time, and the blocks are added per month as the agent's own history code writes",
+    'them on a fake clock (three days of runs every 10 s, the last two counted, times 15, times the',
+    'targets). "before" is a clean clone of the commit before the footprint work, measured the same',
+    'way (it wrote its history on every run, so its window holds its share). Note: an MSET is',
     'one command however many keys it holds (Upstash bills it as one); commandstats counts it as one call.',
     '',
     `Measured ${new Date().toISOString().slice(0, 16)}Z, ${SECONDS} s per scenario.`,

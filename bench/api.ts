@@ -10,6 +10,7 @@ import { buildSummary } from '../shared/summary/build-summary.ts';
 import { membershipDigest } from '../shared/summary/membership-digest.ts';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.ts';
 import { startTestBackend } from '../test/support/backend.ts';
+import { stopProcessGroup } from '../test/support/process-group.ts';
 import { freePort } from '../test/support/redis-server.ts';
 
 // `npm run bench:api`: requests per second and latency of the API on `wrangler dev` (the real
@@ -108,20 +109,7 @@ async function startWithoutInspector(vars: Record<string, string>, script?: stri
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
     output: () => log,
-    stop: async () => {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {}
-      }, 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopProcessGroup(child.pid!, exited),
   };
 }
 

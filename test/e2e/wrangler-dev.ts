@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { stopProcessGroup } from '../support/process-group.ts';
 import { freePort } from '../support/redis-server.ts';
 
 // Runs the API (or another worker file) on `wrangler dev`, the real Workers runtime, for the
@@ -71,19 +72,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   );
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (exited) return;
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {}
-    }, 5_000);
-    await done;
-    clearTimeout(timer);
+    if (!exited) await stopProcessGroup(child.pid!, done);
   };
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {

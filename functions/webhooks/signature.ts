@@ -7,7 +7,6 @@ import { apiError } from '../errors.ts';
 /** How far the sender's clock may be from ours, either way. */
 export const TOLERANCE_SECONDS = 5 * 60;
 
-/** What a webhook-id may be: 1-128 letters, digits, ".", "_", ":" or "-". */
 /**
  * Standard Webhooks leaves the id's characters open (senders use base64 ids with `+`, `/`, `=`);
  * any visible ASCII is taken, up to a bound, and the replay key encodes it.

@@ -102,11 +102,6 @@ const ALLOWABLE = new Map<string, string>();
 for (const [reason, names] of UNLESS_ALLOWED)
   for (const name of names.split(' ')) ALLOWABLE.set(name, reason);
 
-/** Every refused rule name with its reason, for the docs and for checking that they agree. */
-export function refusedRules(): { never: Map<string, string>; unlessAllowed: Map<string, string> } {
-  return { never: new Map(NEVER_ALLOWED), unlessAllowed: new Map(ALLOWABLE) };
-}
-
 /**
  * Checks an operator's list of commands to allow (case-insensitive rule names such as `flushdb`,
  * `eval`, `script-flush`) and returns it as a set; throws naming the first one that cannot be.

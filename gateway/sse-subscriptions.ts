@@ -48,11 +48,6 @@ export class Subscriptions {
     private readonly limits: SubscriptionLimits,
   ) {}
 
-  /** Streams currently open for `role`'s token. */
-  count(role: Role | `user:${string}`): number {
-    return this.open.get(role)?.size ?? 0;
-  }
-
   /** Answers `res` with a stream of `channels`' messages until either side ends it. */
   /** `target`: how to reach Redis for this stream (a user token's own login); the gateway's by default. */
   serve(

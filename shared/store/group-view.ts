@@ -213,7 +213,7 @@ export function groupViewStore({ redis, keys }: StoreContext) {
         agentsUsing(withJobs, group),
         wanted ? (redis.smembers(keys.group(group)) as Promise<string[]>) : undefined,
       ]);
-      for (const name of summaries.keys()) if (!agents.some((a) => a.name === name)) summaries.delete(name);
+      keepSummariesOf(summaries, agents);
       return { ...base, agents, summaries, rollups, ...(members ? { members } : {}), roundTrips: 3 };
     },
 
@@ -295,7 +295,7 @@ export function groupViewStore({ redis, keys }: StoreContext) {
           )
         : Promise.resolve(null),
     ]);
-    for (const name of summaries.keys()) if (!agents.some((a) => a.name === name)) summaries.delete(name);
+    keepSummariesOf(summaries, agents);
     if (early) {
       return {
         agents,
@@ -344,4 +344,10 @@ function readLoose<T>(schema: Parameters<typeof parseStored<T>>[0], raw: unknown
     if (error instanceof StoredValueError) return null;
     throw error;
   }
+}
+
+/** Drops the summaries of agents that turned out not to probe the group. */
+function keepSummariesOf(summaries: Map<string, GroupSummary>, agents: readonly GroupViewAgent[]): void {
+  const probing = new Set(agents.map((a) => a.name));
+  for (const name of summaries.keys()) if (!probing.has(name)) summaries.delete(name);
 }

@@ -100,6 +100,7 @@ interface Entry {
 }
 
 export class TokenUsers {
+  // Keyed by the token itself, which the session holds anyway (its password): no hash per request.
   private readonly verified = new Map<string, Entry>();
   private readonly checking = new Map<string, Promise<UserSession | null>>();
   private readonly recheckMs: number;
@@ -132,13 +133,12 @@ export class TokenUsers {
   resolve(token: string): Promise<UserSession | null> {
     const user = userOfToken(token);
     if (user === null || this.isReserved(user)) return Promise.resolve(null);
-    const key = passwordHash(token);
-    const entry = this.verified.get(key);
+    const entry = this.verified.get(token);
     if (entry && Date.now() - entry.checkedAt < this.recheckMs) return Promise.resolve(entry.session);
-    let pending = this.checking.get(key);
+    let pending = this.checking.get(token);
     if (!pending) {
-      pending = this.check(key, user, token).finally(() => this.checking.delete(key));
-      this.checking.set(key, pending);
+      pending = this.check(user, token).finally(() => this.checking.delete(token));
+      this.checking.set(token, pending);
     }
     return pending;
   }
@@ -157,10 +157,10 @@ export class TokenUsers {
     this.verified.clear();
   }
 
-  private async check(key: string, user: string, token: string): Promise<UserSession | null> {
+  private async check(user: string, token: string): Promise<UserSession | null> {
     const reply = await adminCommand(this.admin, ['ACL', 'GETUSER', user]);
     if (reply instanceof RedisErrorReply) throw new Error(reply.message);
-    const entry = this.verified.get(key);
+    const entry = this.verified.get(token);
     if (!acceptsPassword(readUserRecord(reply), token)) {
       if (entry) this.forget(user);
       return null;
@@ -171,7 +171,7 @@ export class TokenUsers {
     }
     const target: RedisTarget = { ...this.target, username: user, password: token };
     const session: UserSession = { user, target, pool: this.poolOf(target) };
-    this.verified.set(key, { session, checkedAt: Date.now() });
+    this.verified.set(token, { session, checkedAt: Date.now() });
     return session;
   }
 }

@@ -35,7 +35,7 @@ export interface KeySchema {
   ipMinuteBlock(agent: string, ip: string, slot: number): string;
   /** string: one packed day of per-hour points, slot `slot` of the IP's ring (overwritten, no expiry) */
   ipHourBlock(agent: string, ip: string, slot: number): string;
-  /** pub/sub channel: the API publishes the new config version on it with every change */
+  /** pub/sub channel: the API publishes `changed` on it with every config change, and `{"type": "measurement", ...}` with each new measurement */
   configChannel(): string;
   /** string with expiry: a webhook delivery id already accepted (replay protection) */
   webhookSeen(id: string): string;

@@ -95,7 +95,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     connectTimeoutMs: 5_000,
     replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
   });
-  const sessions = new WeakMap<ServerResponse, UserSession>();
 
   const server = createServer((req, res) => handle(req, res));
   server.keepAliveTimeout = 65_000;
@@ -115,7 +114,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (!role && presented !== null && session === undefined) {
       users.resolve(presented).then(
         (found) => {
-          if (found) sessions.set(res, found);
           handle(req, res, found);
         },
         (error) => {
@@ -165,7 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return;
       }
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      route({ method: req.method ?? 'GET', path, params, body }, role, encoding, res);
+      route({ method: req.method ?? 'GET', path, params, body }, role, encoding, res, session ?? undefined);
     });
   }
 
@@ -179,10 +177,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (cutOff) res.socket?.destroySoon();
   }
 
-  function route(request: Request, role: Role, encoding: StringEncoding, res: ServerResponse): void {
+  function route(
+    request: Request,
+    role: Role,
+    encoding: StringEncoding,
+    res: ServerResponse,
+    session: UserSession | undefined,
+  ): void {
     const { method, path, body } = request;
     const answer = (a: Answer) => send(res, a);
-    const session = sessions.get(res);
     const context: RunContext = session
       ? { pool: session.pool, role, encoding, allowed: NOTHING_ALLOWED, maxReplyBytes }
       : { pool, role, encoding, allowed, maxReplyBytes };
@@ -213,7 +216,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const name = words[0]!.toString().toLowerCase();
         // The client POSTs "[]" to these; the channels are in the path alone.
         if (name === 'subscribe' || name === 'psubscribe') {
-          subscribe(method, name, words.slice(1).map(String), role, res);
+          subscribe(method, name, words.slice(1).map(String), role, res, session);
           return;
         }
         if (!PATH_FORM_METHODS.includes(method)) {
@@ -240,6 +243,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     channels: string[],
     role: Role,
     res: ServerResponse,
+    session: UserSession | undefined,
   ): void {
     if (method !== 'GET' && method !== 'POST') {
       res.setHeader('allow', 'GET, POST');
@@ -250,7 +254,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       send(res, { status: 400, body: errorJson(`ERR name a channel to ${kind} to: /${kind}/<channel>`) });
       return;
     }
-    const session = sessions.get(res);
     if (session) subscriptions.serve(res, `user:${session.user}`, kind, channels, session.target);
     else subscriptions.serve(res, role, kind, channels);
   }

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { diffMembers } from '../../shared/store.ts';
-import { decodeUtf8 } from '../body.ts';
+import { decodeUtf8, mediaType } from '../body.ts';
 import { storeOf, webhookSecretBinding } from '../env.ts';
 import { apiError } from '../errors.ts';
 import { linesOf, normaliseTargets } from '../ip-input.ts';
@@ -113,7 +113,7 @@ webhooks.openapi(
 );
 
 function entriesOf(contentType: string | undefined, raw: string): string[] {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(contentType);
   if (type === 'text/plain') return linesOf(raw);
   if (type !== 'application/json') {
     throw apiError(

@@ -224,7 +224,8 @@ export class JobRunner {
       if (due) statusEntries.push([store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
     }
     blocks.add(finished, historyEntries);
-    for (const group of plan.groups) {
+    // Off by default: then no figures list is built per target per run.
+    for (const group of metrics.targetSeries ? plan.groups : []) {
       metrics.recordTargetFigures(
         group,
         (this.membersOf(group) ?? []).flatMap((target) => {

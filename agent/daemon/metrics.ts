@@ -99,6 +99,11 @@ export class AgentMetrics {
     this.onCut = onCut;
   }
 
+  /** Whether per-target series are exported: callers skip gathering figures when they are not. */
+  get targetSeries(): boolean {
+    return this.targetLimit > 0;
+  }
+
   /** The latest figures of targets of one group (what the agent last wrote for them). */
   recordTargetFigures(
     group: string,

@@ -1,4 +1,4 @@
-import { type CidrBlock, type ParsedIp, parseCidr, parseIp } from '../shared/ip.ts';
+import { type CidrBlock, isLoopback, type ParsedIp, parseCidr, parseIp } from '../shared/ip.ts';
 import { MEASUREMENT_LIMITS } from '../shared/measurement-schema.ts';
 import { apiError } from './errors.ts';
 import { MAX_CIDR_ADDRESSES, normaliseTargets } from './ip-input.ts';
@@ -24,11 +24,6 @@ function addressesIn(entries: readonly string[]): number {
     total += block.network.family === 4 && hostBits >= 2 ? 2 ** hostBits - 2 : 2 ** hostBits;
   }
   return total;
-}
-
-export function isLoopback(ip: ParsedIp): boolean {
-  if (ip.family === 4) return ip.bytes[0] === 127;
-  return ip.bytes.subarray(0, 15).every((b) => b === 0) && ip.bytes[15] === 1;
 }
 
 export function inBlock(ip: ParsedIp, block: CidrBlock): boolean {

@@ -117,6 +117,12 @@ export function canonicalIp(text: string): string | null {
   return parsed ? formatIp(parsed) : null;
 }
 
+/** 127.0.0.0/8 or ::1. */
+export function isLoopback(ip: ParsedIp): boolean {
+  if (ip.family === 4) return ip.bytes[0] === 127;
+  return ip.bytes.subarray(0, 15).every((b) => b === 0) && ip.bytes[15] === 1;
+}
+
 export type AddressProblem =
   | 'unspecified'
   | 'broadcast'
@@ -147,7 +153,7 @@ export function targetProblem(ip: ParsedIp): Exclude<AddressProblem, 'loopback'>
   if (b[0] === 0xff) return 'multicast';
   if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 'link-local';
   // ::/96 but for :: (above) and ::1 (loopback).
-  if (b.subarray(0, 12).every((x) => x === 0) && !(b.subarray(12, 15).every((x) => x === 0) && b[15] === 1)) {
+  if (b.subarray(0, 12).every((x) => x === 0) && !isLoopback(ip)) {
     return 'ipv4-compatible';
   }
   return null;

@@ -1,6 +1,5 @@
 import {
   type BlockShape,
-  blockSeconds,
   blockStartOf,
   blockStartsIn,
   decodeBlock,
@@ -95,8 +94,6 @@ export function blockKeys(keys: StoreContext['keys'], agent: string, ip: string)
   for (let slot = 0; slot < HOUR_BLOCKS.slots; slot++) out.push(keys.ipHourBlock(agent, ip, slot));
   return out;
 }
-
-export { blockSeconds };
 
 function readPoint(member: unknown): HistoryPoint[] {
   try {

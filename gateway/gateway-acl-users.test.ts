@@ -290,9 +290,19 @@ describe('an agent credential through the gateway', () => {
   it('rotation ends the old token at once; revocation ends the new one; the admin token works throughout', async () => {
     const old = asToken(token);
     expect(await old.get(k.configVersion())).toBe('7');
+    // A stream opened with the old token: Redis keeps a subscribed connection when the password
+    // changes, so the gateway must end it itself.
+    const stream = await fetch(`${gateway.url}/subscribe/${k.configChannel()}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(stream.status).toBe(200);
+    const streamText = stream.text();
     const { token: fresh } = await credentials().issue('a1');
     expect(fresh).not.toBe(token);
     await expect(old.get(k.configVersion())).rejects.toThrow(/Unauthorized/);
+    expect(await streamText).toMatch(/passwords or rules changed[\s\S]*data: unsubscribe,/);
     const renewed = asToken(fresh);
     await renewed.set(k.agentOnline('a1'), '{}');
     expect(await admin().ping()).toBe('PONG');

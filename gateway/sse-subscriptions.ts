@@ -141,6 +141,14 @@ export class Subscriptions {
     });
   }
 
+  /**
+   * Ends the streams of one ACL user's tokens: Redis keeps a subscribed connection open when the
+   * user's passwords change, so a rotated or revoked token would otherwise go on receiving.
+   */
+  closeUser(user: string, reason: string): void {
+    for (const stream of [...(this.open.get(`user:${user}`) ?? [])]) stream.end(reason);
+  }
+
   /** Ends every stream, telling each consumer so. */
   closeAll(reason: string): void {
     for (const streams of this.open.values()) {

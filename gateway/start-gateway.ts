@@ -92,6 +92,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   // Tokens of Redis ACL users (token-users.ts): their requests run on connections logged in as them.
   const users = new TokenUsers(target, pool, {
+    onForget: (user) =>
+      subscriptions.closeUser(
+        user,
+        "the user's passwords or rules changed; subscribe again with a current token",
+      ),
     connectTimeoutMs: 5_000,
     replyTimeoutMs: options.replyTimeoutMs ?? 30_000,
   });

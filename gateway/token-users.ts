@@ -112,7 +112,13 @@ export class TokenUsers {
   constructor(
     private readonly target: RedisTarget,
     private readonly admin: RedisPool,
-    options: { recheckMs?: number; connectTimeoutMs: number; replyTimeoutMs: number },
+    options: {
+      recheckMs?: number;
+      connectTimeoutMs: number;
+      replyTimeoutMs: number;
+      /** Told when a user's sessions are dropped, so whatever else it holds open can end too. */
+      onForget?: (user: string) => void;
+    },
     private readonly poolOf: (target: RedisTarget) => RedisPool = (t) =>
       new RedisPool(t, {
         sharedConnections: 1,
@@ -122,7 +128,10 @@ export class TokenUsers {
       }),
   ) {
     this.recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
+    this.onForget = options.onForget;
   }
+
+  private readonly onForget: ((user: string) => void) | undefined;
 
   /** True for a user that no user token may act as: the gateway's own login, and `default`. */
   isReserved(user: string): boolean {
@@ -150,6 +159,7 @@ export class TokenUsers {
       entry.session.pool.close();
       this.verified.delete(key);
     }
+    this.onForget?.(user);
   }
 
   close(): void {

@@ -67,6 +67,20 @@ describe('SummaryBook', () => {
     expect(b.entries([], ['10.9.9.9'], () => undefined, T0)).toEqual([]);
   });
 
+  it('follows a group whose members were read again, and keeps them while the same list is probed', () => {
+    const b = new SummaryBook('edge-1', keys);
+    const first = ['10.0.0.1'];
+    b.probed(new Map([['a', first]]), T0);
+    b.probed(new Map([['a', first]]), T0 + 1000);
+    const before = groupSummarySchema.parse(
+      JSON.parse(b.entries(['a'], [], (ip) => held.get(ip), T0)[0]![1]),
+    );
+    expect(before).toMatchObject({ computed_at: new Date(T0 + 1000).toISOString(), members: 1 });
+    b.probed(new Map([['a', ['10.0.0.3', '10.0.0.1']]]), T0 + 2000);
+    const after = groupSummarySchema.parse(JSON.parse(b.entries(['a'], [], (ip) => held.get(ip), T0)[0]![1]));
+    expect(after).toMatchObject({ digest: membershipDigest(['10.0.0.1', '10.0.0.3']), members: 2 });
+  });
+
   it('lets go of groups no job probes any more, answering their keys to delete', () => {
     const b = book();
     expect(b.retain(new Set(['a']))).toEqual(['group-summary_edge-1_b']);

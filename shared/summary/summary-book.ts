@@ -11,6 +11,8 @@ import { statusLoss } from './status-figures.ts';
 // their time: those groups' other members were not probed again.
 
 interface Tracked {
+  /** The list the run passed: the same array again means the same members (the agent re-reads a group into a new one). */
+  source: readonly string[];
   members: string[];
   memberSet: Set<string>;
   digest: string;
@@ -28,8 +30,15 @@ export class SummaryBook {
   /** A run probed every one of these members of each group at `nowMs`. */
   probed(groups: ReadonlyMap<string, readonly string[]>, nowMs: number): void {
     for (const [group, list] of groups) {
+      const tracked = this.groups.get(group);
+      if (tracked?.source === list) {
+        // Unchanged since the last run: no sort, set or digest per member again.
+        tracked.computedAtMs = nowMs;
+        continue;
+      }
       const members = [...list].sort();
       this.groups.set(group, {
+        source: list,
         members,
         memberSet: new Set(members),
         digest: membershipDigest(members),

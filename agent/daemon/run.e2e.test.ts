@@ -48,7 +48,7 @@ function startAgent(name: string, extra: Record<string, string> = {}): AgentProc
     UPSTASH_REDIS_REST_TOKEN: token,
     PING_AGENT_NAME: name,
     PING_AGENT_SPOOL_DIR: join(spoolRoot, name),
-    PING_AGENT_HEARTBEAT_TTL_S: '5',
+    PING_AGENT_HEARTBEAT_TTL_S: '30',
     PING_AGENT_CONFIG_POLL_MS: '300',
     PING_AGENT_RESYNC_S: '3',
     PING_AGENT_CLEAN_WINDOW_S: '3',

@@ -118,7 +118,7 @@ describeLab('API on wrangler dev with a real agent in the network lab', () => {
       UPSTASH_REDIS_REST_TOKEN: backend.token,
       PING_AGENT_NAME: 'e2e-agent',
       PING_AGENT_SPOOL_DIR: spool,
-      PING_AGENT_HEARTBEAT_TTL_S: '5',
+      PING_AGENT_HEARTBEAT_TTL_S: '30',
       PING_AGENT_CONFIG_POLL_MS: '300',
       PING_AGENT_CLEAN_WINDOW_S: '3',
       PING_AGENT_ERR_SPEC: '*/1 * * * * *',

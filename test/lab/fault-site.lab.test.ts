@@ -44,7 +44,8 @@ function startAgent(name: string): AgentProcess {
     UPSTASH_REDIS_REST_TOKEN: api.backend.token,
     PING_AGENT_NAME: name,
     PING_AGENT_SPOOL_DIR: join(spoolRoot, name),
-    PING_AGENT_HEARTBEAT_TTL_S: '5',
+    // Long enough that a heartbeat delayed on a loaded machine never shows an agent offline.
+    PING_AGENT_HEARTBEAT_TTL_S: '30',
     PING_AGENT_RESYNC_S: '3',
     PING_AGENT_CLEAN_WINDOW_S: '3',
     PING_AGENT_REQUEST_TIMEOUT_MS: '1000',
@@ -76,7 +77,9 @@ describeLab('where the fault is', () => {
     expect(healthy.body).toMatchObject({ ok: true, answered_from: 'summaries', checked: 24 });
 
     await lab.setLoss(lossyTarget!, 100);
-    await lab.setLossForSize(LOSSY_SIZE, 70);
+    // 90%: the window holds as few as 4 of the agent's probes per target; at 70% one of 8 targets in
+    // about 16 checks had every probe of the window come back: the link working, not a misdiagnosis.
+    await lab.setLossForSize(LOSSY_SIZE, 90);
     const marks = running.map((a) => a.runs('core').length);
     for (const [i, agent] of running.entries()) {
       await agent.waitFor('three more runs', () => agent.runs('core').length >= marks[i]! + 3, 20_000);
@@ -87,7 +90,8 @@ describeLab('where the fault is', () => {
     const causeOf = (agent: string, ip: string) =>
       res.body.failing.find((f: { agent: string; ip: string }) => f.agent === agent && f.ip === ip)
         ?.likely_cause;
-    for (const ip of lab.targets) expect(causeOf(LOSSY_AGENT, ip), ip).toBe('agent');
+    const seen = JSON.stringify(res.body);
+    for (const ip of lab.targets) expect(causeOf(LOSSY_AGENT, ip), `${ip} in ${seen}`).toBe('agent');
     expect(causeOf('edge-1', lossyTarget!)).toBe('target');
     expect(causeOf('edge-3', lossyTarget!)).toBe('target');
     // Nothing else fails: the other agents see the other targets clean.

@@ -1,7 +1,7 @@
 import type { Command } from './command-body.ts';
 import type { RedisPool } from './redis-pool.ts';
 import { errorJson, resultOrError } from './reply-json.ts';
-import { RedisErrorReply } from './resp-parser.ts';
+import { RedisErrorReply, type StringEncoding } from './resp-parser.ts';
 import type { Answer } from './run-commands.ts';
 import {
   acceptsPassword,
@@ -27,7 +27,12 @@ export function isAclCommand(body: unknown): body is Command {
   return Array.isArray(body) && typeof body[0] === 'string' && body[0].toLowerCase() === 'acl';
 }
 
-export async function runAclCommand(command: Command, pool: RedisPool, users: TokenUsers): Promise<Answer> {
+export async function runAclCommand(
+  command: Command,
+  pool: RedisPool,
+  users: TokenUsers,
+  encoding: StringEncoding,
+): Promise<Answer> {
   const args = command.map(String);
   const sub = (args[1] ?? '').toLowerCase();
   const refuse = (message: string): Answer => ({ status: 400, body: errorJson(`ERR ${message}`) });
@@ -36,7 +41,7 @@ export async function runAclCommand(command: Command, pool: RedisPool, users: To
     if (args.length < 3 || args.length > 4)
       return refuse('ACL GENTOKEN takes a username and, optionally, a password');
     try {
-      return result(makeUserToken(args[2]!, args[3]));
+      return result(makeUserToken(args[2]!, args[3]), encoding);
     } catch (error) {
       return { status: 400, body: errorJson((error as Error).message) };
     }
@@ -55,7 +60,7 @@ export async function runAclCommand(command: Command, pool: RedisPool, users: To
         'that password was not made by ACL GENTOKEN for this user; set one that was with ACL SETUSER',
       );
     }
-    return result(password);
+    return result(password, encoding);
   }
   if (sub === 'setuser' || sub === 'deluser') {
     const targets = sub === 'setuser' ? args.slice(2, 3) : args.slice(2);
@@ -65,19 +70,24 @@ export async function runAclCommand(command: Command, pool: RedisPool, users: To
     if (sub === 'setuser' && args.slice(3).some((rule) => rule.toLowerCase() === 'nopass')) {
       return refuse('nopass is refused: every user needs a password, made with ACL GENTOKEN');
     }
-    const reply = await adminCommand(pool, args);
+    const reply = await adminCommand(pool, args, encoding);
     // Before answering, so the caller's next request already sees the change.
     for (const user of targets) users.forget(user);
-    return answerOf(reply);
+    return answerOf(reply, encoding);
   }
-  return answerOf(await adminCommand(pool, args));
+  return answerOf(await adminCommand(pool, args, encoding), encoding);
 }
 
-function result(text: string): Answer {
-  return { status: 200, body: `{"result":${JSON.stringify(text)}}` };
+// Answered in the request's encoding like every other reply: the client decodes what it asked
+// to be base64, and would mangle plain text.
+function result(text: string, encoding: StringEncoding): Answer {
+  return {
+    status: 200,
+    body: resultOrError(encoding === 'base64' ? Buffer.from(text).toString('base64') : text, encoding),
+  };
 }
 
-function answerOf(reply: Parameters<typeof resultOrError>[0]): Answer {
+function answerOf(reply: Parameters<typeof resultOrError>[0], encoding: StringEncoding): Answer {
   if (reply instanceof RedisErrorReply) return { status: 400, body: errorJson(reply.message) };
-  return { status: 200, body: resultOrError(reply, 'utf8') };
+  return { status: 200, body: resultOrError(reply, encoding) };
 }

@@ -262,6 +262,30 @@ describe('an agent credential through the gateway', () => {
     }
   });
 
+  it('remembers a refused token for a while, until the user is changed through the gateway', async () => {
+    const fresh = String(await admin().exec(['ACL', 'GENTOKEN', 'ping-agent.later']));
+    const getusers = async () => {
+      const info = String(await admin().exec(['INFO', 'commandstats']));
+      return Number(/cmdstat_acl\|getuser:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    };
+    const ping = async () =>
+      (
+        await fetch(`${gateway.url}/`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${fresh}` },
+          body: '["PING"]',
+        })
+      ).status;
+    const before = await getusers();
+    for (let i = 0; i < 20; i++) expect(await ping()).toBe(401);
+    expect(await getusers()).toBe(before + 1);
+    // Made good through the gateway: accepted from the very next request.
+    await admin().exec(['ACL', 'SETUSER', 'ping-agent.later', ...agentAclRules('later', fresh)]);
+    expect(await ping()).toBe(200);
+    await admin().exec(['ACL', 'DELUSER', 'ping-agent.later']);
+    expect(await ping()).toBe(401);
+  });
+
   it('survives a gateway restart', async () => {
     await gateway.close();
     await startOwnGateway();
@@ -313,6 +337,40 @@ describe('an agent credential through the gateway', () => {
     expect(await credentials().get('a1')).toBeNull();
     expect(await credentials().revoke('a1')).toBe(false);
     expect(await admin().ping()).toBe('PONG');
+  });
+});
+
+describe('ACL replies in the encoding asked for', () => {
+  const post = async (command: string[], encoding?: string) => {
+    const res = await fetch(gateway.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${backend.token}`,
+        ...(encoding ? { 'upstash-encoding': encoding } : {}),
+      },
+      body: JSON.stringify(command),
+    });
+    return (await res.json()) as { result: unknown };
+  };
+  const fromBase64 = (text: unknown) => Buffer.from(String(text), 'base64').toString();
+
+  it('encodes ACL USERS and GENTOKEN in base64 when the client asks, as every other reply', async () => {
+    const token = String((await post(['ACL', 'GENTOKEN', 'enc-user'])).result);
+    expect(token).toMatch(/^pau1\./);
+    expect(fromBase64((await post(['ACL', 'GENTOKEN', 'enc-user'], 'base64')).result)).toMatch(/^pau1\./);
+    await post(['ACL', 'SETUSER', 'enc-user', 'on', `>${token}`, '~x', '+get']);
+    const users = (await post(['ACL', 'USERS'], 'base64')).result as string[];
+    expect(users.map(fromBase64)).toContain('enc-user');
+    expect(fromBase64((await post(['ACL', 'RESTTOKEN', 'enc-user', token], 'base64')).result)).toBe(token);
+    // The real client asks for base64 by default and reads the names back whole.
+    const client = new Redis({
+      url: gateway.url,
+      token: backend.token,
+      retry: false,
+      enableTelemetry: false,
+    });
+    expect(await client.exec<string[]>(['ACL', 'USERS'])).toContain('enc-user');
+    await post(['ACL', 'DELUSER', 'enc-user']);
   });
 });
 

@@ -203,7 +203,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }
         const command = parseJson(body.toString());
         if (isAclCommand(command) && role === 'read-write' && !session) {
-          runAclCommand(command, pool, users).then(answer, (error) => failed(res, error));
+          runAclCommand(command, pool, users, encoding).then(answer, (error) => failed(res, error));
           return;
         }
         runSingle(context, command, answer);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { RedisPool } from './redis-pool.ts';
 import type { RedisTarget } from './redis-url.ts';
 import { appendCommand } from './resp-encoder.ts';
-import { RedisErrorReply, type Reply } from './resp-parser.ts';
+import { RedisErrorReply, type Reply, type StringEncoding } from './resp-parser.ts';
 
 // Tokens of Redis ACL users, as Upstash hands them out with ACL GENTOKEN: one gateway serves many
 // users. A user token names its user and is itself the user's password in Redis, so the gateway
@@ -18,6 +18,11 @@ const TOKEN_MARK = 'pau1';
 /** Verified tokens are checked against Redis again this often, for changes made around the gateway. */
 const DEFAULT_RECHECK_MS = 30_000;
 const MIN_PASSWORD_LENGTH = 20;
+/** A refused token is answered from memory this long: a misconfigured agent retrying costs Redis
+ * one ACL GETUSER per this, not one per request. Changes through the gateway end it at once. */
+const REFUSED_FOR_MS = 10_000;
+/** At most this many refused tokens are remembered; the oldest go first. */
+const MAX_REFUSED = 10_000;
 
 export interface UserSession {
   user: string;
@@ -85,9 +90,13 @@ export function acceptsPassword(record: UserRecord | null, password: string): bo
 }
 
 /** Runs one command on the gateway's own connections. */
-export function adminCommand(pool: RedisPool, command: readonly string[]): Promise<Reply> {
+export function adminCommand(
+  pool: RedisPool,
+  command: readonly string[],
+  encoding: StringEncoding = 'utf8',
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    pool.pick().send(appendCommand('', command), 1, 'utf8', (error, replies) => {
+    pool.pick().send(appendCommand('', command), 1, encoding, (error, replies) => {
       if (error) reject(error);
       else resolve(replies[0]!);
     });
@@ -103,6 +112,7 @@ export class TokenUsers {
   // Keyed by the token itself, which the session holds anyway (its password): no hash per request.
   private readonly verified = new Map<string, Entry>();
   private readonly checking = new Map<string, Promise<UserSession | null>>();
+  private readonly refused = new Map<string, { user: string; until: number }>();
   private readonly recheckMs: number;
 
   /**
@@ -144,6 +154,8 @@ export class TokenUsers {
     if (user === null || this.isReserved(user)) return Promise.resolve(null);
     const entry = this.verified.get(token);
     if (entry && Date.now() - entry.checkedAt < this.recheckMs) return Promise.resolve(entry.session);
+    const refusal = this.refused.get(token);
+    if (refusal && Date.now() < refusal.until) return Promise.resolve(null);
     let pending = this.checking.get(token);
     if (!pending) {
       pending = this.check(user, token).finally(() => this.checking.delete(token));
@@ -159,6 +171,8 @@ export class TokenUsers {
       entry.session.pool.close();
       this.verified.delete(key);
     }
+    // Its token may be good now (a new password was just set): ask Redis again.
+    for (const [key, refusal] of this.refused) if (refusal.user === user) this.refused.delete(key);
     this.onForget?.(user);
   }
 
@@ -173,8 +187,12 @@ export class TokenUsers {
     const entry = this.verified.get(token);
     if (!acceptsPassword(readUserRecord(reply), token)) {
       if (entry) this.forget(user);
+      this.refused.delete(token);
+      this.refused.set(token, { user, until: Date.now() + REFUSED_FOR_MS });
+      if (this.refused.size > MAX_REFUSED) this.refused.delete(this.refused.keys().next().value!);
       return null;
     }
+    this.refused.delete(token);
     if (entry) {
       entry.checkedAt = Date.now();
       return entry.session;

@@ -146,6 +146,20 @@ describe('alert rules', () => {
     ).toBe(0);
   });
 
+  it('a rule whose stored value was broken by hand is still listed, read as broken, and deletable', async () => {
+    await api.call('PUT', '/v1/notifiers/hook2', {
+      body: { type: 'webhook', url: 'https://hooks.example.com/y' },
+    });
+    expect(
+      (await api.call('PUT', '/v1/alerts/broken', { body: { ...rule, notify: ['hook2'] } })).status,
+    ).toBe(200);
+    await api.backend.redis.set('alert_broken', '{"not":"a rule"}');
+    expect((await api.call('GET', '/v1/alerts/broken/deliveries')).status).toBe(200);
+    expect((await api.call('DELETE', '/v1/alerts/broken')).status).toBe(200);
+    expect((await api.call('GET', '/v1/alerts/broken/deliveries')).status).toBe(404);
+    expect((await api.call('DELETE', '/v1/notifiers/hook2')).status).toBe(200);
+  });
+
   it('the read-only token cannot write rules', async () => {
     const res = await api.call('PUT', '/v1/alerts/x', { body: rule, token: 'read-token' });
     expect(res.status).toBe(403);

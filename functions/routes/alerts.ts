@@ -154,7 +154,7 @@ alerts.openapi(
         },
       );
     }
-    const before = await store.rule(n).catch(() => null);
+    const before = await store.ruleIfReadable(n);
     const id = before?.id ?? randomHex(8);
     const rule = { ...body, name: n, id, for_s: body.for_s ?? ALERT_LIMITS.for_s.default } as AlertRule;
     await store.putRule(rule);
@@ -202,7 +202,7 @@ alerts.openapi(
   async (c) => {
     const { name: n } = c.req.valid('param');
     const store = alertStore(storeOf(c));
-    if (!(await store.rule(n).catch(() => null)) && !(await store.ruleNames()).includes(n)) throw noRule(n);
+    if (!(await store.hasRule(n))) throw noRule(n);
     return c.json({ name: n, deliveries: await store.log(n) }, 200);
   },
 );

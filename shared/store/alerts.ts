@@ -41,10 +41,6 @@ export function alertStore({ redis, keys }: StoreContext) {
     keys.alertTransition(rule.name, `${rule.id}.${version}`);
 
   return {
-    async ruleNames(): Promise<string[]> {
-      return sortedStrings(await redis.smembers(keys.alertList()));
-    },
-
     /** Every rule that parses; a hand-written one that does not is reported and left alone. */
     async rules(): Promise<{ rules: AlertRule[]; problems: { name: string; problem: string }[] }> {
       const names = sortedStrings(await redis.smembers(keys.alertList()));
@@ -68,6 +64,22 @@ export function alertStore({ redis, keys }: StoreContext) {
       return parseStored(storedRuleSchema, await redis.get(keys.alertRule(name)), keys.alertRule(name));
     },
 
+    /** The rule, or null when there is none or its stored value does not parse (a hand edit);
+     * a Redis failure still throws, so it is never taken for a missing rule. */
+    async ruleIfReadable(name: string): Promise<AlertRule | null> {
+      try {
+        return await this.rule(name);
+      } catch (error) {
+        if (error instanceof StoredValueError) return null;
+        throw error;
+      }
+    },
+
+    /** One SISMEMBER: true for a listed rule, even one whose value does not parse. */
+    async hasRule(name: string): Promise<boolean> {
+      return Number(await redis.sismember(keys.alertList(), name)) === 1;
+    },
+
     async putRule(rule: AlertRule): Promise<void> {
       const p = redis.multi();
       p.set(keys.alertRule(rule.name), JSON.stringify(rule));
@@ -77,7 +89,7 @@ export function alertStore({ redis, keys }: StoreContext) {
 
     /** Removes the rule, its state and its log; false when there was no such rule. */
     async deleteRule(name: string): Promise<boolean> {
-      const rule = await this.rule(name).catch(() => null);
+      const rule = await this.ruleIfReadable(name);
       const version = Number((await redis.pipeline().zscore(keys.alertStates(), name).exec())[0] ?? 0);
       const p = redis.multi();
       p.del(keys.alertRule(name), keys.alertLog(name));

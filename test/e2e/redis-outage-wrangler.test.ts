@@ -49,6 +49,9 @@ const calls: [string, string, unknown?][] = [
   ['GET', '/v1/groups'],
   ['PUT', '/v1/groups/dc1', { ips: ['198.18.0.1'] }],
   ['GET', '/v1/check?group=dc1'],
+  // Never "no such rule" while Redis cannot say.
+  ['GET', '/v1/alerts/nope/deliveries'],
+  ['DELETE', '/v1/alerts/nope'],
 ];
 
 describe('wrangler dev with Redis out of reach', () => {

@@ -45,15 +45,18 @@ type RoundDelivery = Delivery & { rounds?: number };
 export async function deliverDue(alerts: AlertStore, options: DeliveryOptions): Promise<DeliveryReport> {
   const report: DeliveryReport = { delivered: 0, retrying: 0, gaveUp: 0 };
   const ids = await alerts.due(options.now(), DELIVERY_POLICY.batch);
+  const leased = await Promise.all(
+    ids.map(
+      (id) => alerts.lease(id, options.now(), DELIVERY_POLICY.leaseMs) as Promise<RoundDelivery | null>,
+    ),
+  );
+  const deliveries = leased.filter((d): d is RoundDelivery => d !== null);
+  if (deliveries.length === 0) return report;
+  // One read of the notifiers the batch names, however many deliveries share them.
+  const notifiers = await alerts.notifiers([...new Set(deliveries.map((d) => d.notifier))]);
   await Promise.all(
-    ids.map(async (id) => {
-      const delivery = (await alerts.lease(
-        id,
-        options.now(),
-        DELIVERY_POLICY.leaseMs,
-      )) as RoundDelivery | null;
-      if (!delivery) return;
-      const outcome = await deliverOne(alerts, delivery, options);
+    deliveries.map(async (delivery) => {
+      const outcome = await deliverOne(alerts, delivery, notifiers.get(delivery.notifier), options);
       report[outcome]++;
     }),
   );
@@ -63,10 +66,10 @@ export async function deliverDue(alerts: AlertStore, options: DeliveryOptions): 
 async function deliverOne(
   alerts: AlertStore,
   delivery: RoundDelivery,
+  notifier: Notifier | undefined,
   options: DeliveryOptions,
 ): Promise<keyof DeliveryReport> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const notifier = (await alerts.notifiers([delivery.notifier])).get(delivery.notifier);
   const rounds = (delivery.rounds ?? 0) + 1;
   const logs: DeliveryLog[] = [];
   let attempts = delivery.attempts;

@@ -138,9 +138,19 @@ function observer(store: Store, nowMs: number) {
     };
   }
 
+  // Every registered agent's heartbeat, read once per evaluation for all offline rules; an agent a
+  // rule names that is not registered is read on its own.
+  let registered: Promise<Map<string, boolean>> | undefined;
+  const onlineByName = async (names: readonly string[]) =>
+    new Map((await store.agents.summaries(names)).map((a) => [a.name, a.online]));
+
   async function observeOffline(rule: Extract<AlertRule, { type: 'agent_offline' }>): Promise<Observation> {
-    const names = rule.agents ?? (await store.agents.names());
-    const offline = (await store.agents.summaries(names)).filter((a) => !a.online).map((a) => a.name);
+    registered ??= store.agents.names().then(onlineByName);
+    const known = await registered;
+    const names = rule.agents ?? [...known.keys()];
+    const unknown = names.filter((name) => !known.has(name));
+    const others = unknown.length > 0 ? await onlineByName(unknown) : known;
+    const offline = names.filter((name) => !(known.get(name) ?? others.get(name)));
     return {
       failing: offline.length > 0,
       failing_count: offline.length,

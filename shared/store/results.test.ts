@@ -37,7 +37,13 @@ describe('result commands through the real client and gateway', () => {
     };
     const now = Math.floor(Date.now() / 1000);
     const batch = [
-      build.status('a1', status, 120),
+      // A status as a spool written before statuses went out in one MSET holds it.
+      {
+        op: 'set',
+        key: store.keys.ipStatus('a1', status.ip),
+        value: JSON.stringify(status),
+        ex: 120,
+      } as const,
       build.errAdd('a1', ['198.18.0.1', '198.18.0.2']),
       build.historyPoint('a1', '198.18.0.1', 'minute', point(now - 120, 6, 5, 1.5)),
       build.historyPoint('a1', '198.18.0.1', 'minute', point(now - 60, 6, 6, 2)),

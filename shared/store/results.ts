@@ -1,4 +1,4 @@
-import type { HistoryPoint, IpStatus } from '../schema.ts';
+import type { HistoryPoint } from '../schema.ts';
 import type { RedisClient, StoreContext } from './context.ts';
 import { HISTORY, type HistoryResolution } from './history.ts';
 
@@ -84,16 +84,6 @@ export function resultCommands({ keys }: Pick<StoreContext, 'keys'>) {
     resolution === 'minute' ? keys.ipMinutes(agent, ip) : keys.ipHours(agent, ip);
 
   return {
-    /** `ip_{agent}_{ip}`: the whole status, expiring when no job probes the IP any more. */
-    status(agent: string, status: IpStatus, expireSeconds: number): ResultCommand {
-      return {
-        op: 'set',
-        key: keys.ipStatus(agent, status.ip),
-        value: JSON.stringify(status),
-        ex: expireSeconds,
-      };
-    },
-
     errAdd(agent: string, ips: string[]): ResultCommand {
       return { op: 'sadd', key: keys.agentErrList(agent), members: ips };
     },
@@ -102,7 +92,8 @@ export function resultCommands({ keys }: Pick<StoreContext, 'keys'>) {
       return { op: 'srem', key: keys.agentErrList(agent), members: ips };
     },
 
-    /** One complete bucket, scored by its start. */
+    /** One complete bucket of the earlier per-point history, scored by its start: what the
+     * footprint benchmark writes to show the cost it replaced, and what older spools replay. */
     historyPoint(
       agent: string,
       ip: string,

@@ -44,10 +44,13 @@ export const AGENT_ACCESS: Record<Exclude<keyof KeySchema, 'prefix'>, AgentAcces
   groupSummary: 'own-write',
   agentSummary: 'own-write',
   agentCredential: 'none',
-  // On-demand measurements: the agent reads the request and writes its own progress and figures.
+  // On-demand measurements: the agent reads the request and writes its own progress and figures;
+  // after its stream was down it reads which measurements are still pending (ids only, as every
+  // request is readable anyway).
   measurement: 'read',
   measurementState: 'own-write',
   measurementResult: 'own-write',
+  measurementPending: 'read',
   measureRate: 'none',
   // Alerts are the API's alone: agents neither read rules nor see notifier URLs and secrets.
   alertList: 'none',
@@ -64,7 +67,7 @@ export const AGENT_ACCESS: Record<Exclude<keyof KeySchema, 'prefix'>, AgentAcces
 
 /** The commands the agent's store calls send (shared/store/*, agent/daemon/*), and no other. */
 export const AGENT_COMMANDS = {
-  read: ['get', 'mget', 'exists', 'smembers', 'sismember', 'smismember', 'scard', 'sscan', 'scan'],
+  read: ['get', 'mget', 'exists', 'smembers', 'sismember', 'smismember', 'scard', 'sscan', 'scan', 'zrange'],
   write: ['set', 'mset', 'del', 'unlink', 'sadd', 'srem', 'expire', 'zadd', 'zremrangebyscore'],
   other: ['ping', 'subscribe', 'unsubscribe'],
 } as const;

@@ -65,6 +65,8 @@ describe('key schema', () => {
     expect(keys.measurementState('edge-1', 'm1x')).toBe('measurement-state_edge-1_m1x');
     expect(keys.measurementResult('edge-1', 'm1x')).toBe('measurement-result_edge-1_m1x');
     expect(keys.measureRate('ab12', 29000)).toBe('measure-rate_ab12_29000');
+    expect(keys.measurementPending()).toBe('measurement-pending');
+    expect(parseKey('ns:measurement-pending', 'ns:')).toEqual({ kind: 'measurement-pending' });
     expect(parseKey('measurement_m1x')).toEqual({ kind: 'measurement', id: 'm1x' });
     expect(parseKey('measurement-state_edge-1_m1x')).toEqual({
       kind: 'measurement-state',

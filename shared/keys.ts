@@ -55,6 +55,8 @@ export interface KeySchema {
   measurementState(agent: string, id: string): string;
   /** string with expiry: one chosen agent's figures per target of a measurement */
   measurementResult(agent: string, id: string): string;
+  /** sorted set with expiry: ids of measurements not yet past their deadline, scored by it (ms); read by an agent whose stream was down, to catch up */
+  measurementPending(): string;
   /** integer with expiry: measurements one token asked for in one fixed window (rate limit) */
   measureRate(client: string, window: number): string;
   /** set: alert rule names */
@@ -106,6 +108,7 @@ export function keySchema(prefix = ''): KeySchema {
     measurement: (id) => k(`measurement_${id}`),
     measurementState: (agent, id) => k(`measurement-state_${agent}_${id}`),
     measurementResult: (agent, id) => k(`measurement-result_${agent}_${id}`),
+    measurementPending: () => k('measurement-pending'),
     measureRate: (client, window) => k(`measure-rate_${client}_${window}`),
     alertList: () => k('alert-list'),
     alertRule: (name) => k(`alert_${name}`),
@@ -175,6 +178,7 @@ export type ParsedKey =
   | { kind: 'measurement'; id: string }
   | { kind: 'measurement-state'; id: string; agent: string }
   | { kind: 'measurement-result'; id: string; agent: string }
+  | { kind: 'measurement-pending' }
   | { kind: 'measure-rate'; client: string; window: number }
   | { kind: 'alert-list' }
   | { kind: 'alert-states' }
@@ -195,6 +199,7 @@ const plain = new Set([
   'alert-states',
   'alert-outbox',
   'notifier-list',
+  'measurement-pending',
 ]);
 
 /** Alert keys: their parts (rule, notifier, delivery ids) never contain `_`. */

@@ -69,6 +69,11 @@ describe('POST /v1/measurements', () => {
         interval_ms: 100,
         timeout_ms: 1000,
       });
+      // Listed for catching up, in the same transaction, by its deadline.
+      expect(await api.backend.redis.zrange(keys.measurementPending(), 0, -1, { withScores: true })).toEqual([
+        res.body.id,
+        String(stored!.deadline_at),
+      ]);
       const deadline = Date.now() + 2_000;
       while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(heard.map((m) => JSON.parse(m))).toEqual([

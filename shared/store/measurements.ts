@@ -1,4 +1,5 @@
 import {
+  MEASUREMENT_ID_PATTERN,
   MEASUREMENT_TTL_S,
   type MeasurementRequest,
   type MeasurementState,
@@ -15,6 +16,13 @@ import { type StoreContext, sortedStrings } from './context.ts';
 // config channel in one MULTI, so an agent told of it can always read it. Each agent writes only
 // its own state and result keys, which expire with the request (EXAT of the request's end of life,
 // so a late writer cannot keep them longer).
+//
+// Pub/sub keeps nothing for an agent whose stream is down, so the same MULTI also lists the id in
+// `measurement-pending`, scored by its deadline: an agent reads it once each time it subscribes
+// and runs what it missed. One set for all agents, not one per agent, so announcing costs the
+// same three commands however many agents are chosen; it holds only ids (every request is
+// readable by every agent anyway), is trimmed of passed deadlines at each announcement, and
+// expires with the newest request.
 
 /** An agent as a candidate for a measurement: listed, and its heartbeat's process if online. */
 export interface MeasurementCandidate {
@@ -29,6 +37,9 @@ export interface AgentProgress {
   stored: MeasurementState | null;
   heartbeatStartedAt: string | null;
 }
+
+/** Most pending ids an agent reads when it catches up: far more than are ever pending at once. */
+const PENDING_READ_LIMIT = 200;
 
 /** The Unix second at which everything of a measurement expires. */
 export function measurementExpiry(request: Pick<MeasurementRequest, 'created_at'>): number {
@@ -63,6 +74,10 @@ export function measurementStore({ redis, keys }: StoreContext) {
       tx.set(keys.measurement(request.id), JSON.stringify(request), { exat: measurementExpiry(request) });
       const names = request.agents.map((a) => a.name);
       tx.publish(keys.configChannel(), measurementMessage(request.id, names));
+      const pending = keys.measurementPending();
+      tx.zadd(pending, { score: request.deadline_at, member: request.id });
+      tx.zremrangebyscore(pending, '-inf', `(${request.created_at}`);
+      tx.expireat(pending, measurementExpiry(request));
       const replies = (await tx.exec()) as unknown[];
       return Number(replies[1] ?? 0);
     },
@@ -98,6 +113,29 @@ export function measurementStore({ redis, keys }: StoreContext) {
     },
 
     // The agent's side.
+
+    /** Ids of measurements whose deadline is after `now`, soonest first, at most `limit` of them. */
+    async pending(now: number, limit = PENDING_READ_LIMIT): Promise<string[]> {
+      const ids = await redis.zrange(keys.measurementPending(), now, '+inf', {
+        byScore: true,
+        offset: 0,
+        count: limit,
+      });
+      return (ids as unknown[]).map(String).filter((id) => MEASUREMENT_ID_PATTERN.test(id));
+    },
+
+    /** The requests of several ids in one command; null for one that expired or is malformed. */
+    async requests(ids: readonly string[]): Promise<(MeasurementRequest | null)[]> {
+      if (ids.length === 0) return [];
+      const raw = (await redis.mget(...ids.map((id) => keys.measurement(id)))) as unknown[];
+      return ids.map((id, i) => {
+        try {
+          return parseStored(measurementRequestSchema, raw[i], keys.measurement(id));
+        } catch {
+          return null;
+        }
+      });
+    },
 
     async markRunning(request: MeasurementRequest, agent: string, now: number): Promise<void> {
       const state: MeasurementState = { state: 'running', started_at: now };

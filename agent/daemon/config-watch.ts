@@ -21,6 +21,11 @@ export interface ConfigWatchOptions {
    * and so needs no re-read.
    */
   onMessage?: (message: unknown) => boolean;
+  /**
+   * Called each time a subscription is confirmed (the first and every one after a cut): what was
+   * published while nobody listened is gone, so whoever needs it reads it back here.
+   */
+  onSubscribed?: () => void;
   /** Re-reads jobs and groups; throws when Redis did not answer. */
   apply: (reason: string) => Promise<void>;
 }
@@ -106,6 +111,7 @@ export class ConfigWatch {
         .get()
         .then((version) => (version !== this.known ? this.sync('config-version') : undefined))
         .catch(() => {});
+      this.o.onSubscribed?.();
     });
     subscription.on('message', ({ message }) => {
       if (!this.o.onMessage?.(message)) void this.sync('pushed');

@@ -96,7 +96,7 @@ async function runUntilStopped(
   if (config.metricsTargets > 0)
     metrics.enableTargetSeries(config.metricsTargets, (message) => log.warn(message));
   // On-demand measurements share the engine (and so the packet budget) with the jobs, nothing else.
-  const measurements = new MeasurementRunner({ agent: config.name, store, engine, log });
+  const measurements = new MeasurementRunner({ agent: config.name, startedAt, store, engine, log });
   const runner: JobRunner = new JobRunner({
     agent: config.name,
     store,
@@ -146,6 +146,7 @@ async function runUntilStopped(
       pollMs: config.configPollMs,
       resyncMs: config.resyncS * 1000,
       onMessage: (message) => measurements.onMessage(message),
+      onSubscribed: () => void measurements.catchUp(),
       apply: async (reason) => {
         await syncJobs(store, config.name, jobs, log, reason);
         runner.membersChanged();

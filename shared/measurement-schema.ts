@@ -2,10 +2,11 @@ import { z } from 'zod';
 
 // On-demand measurements (issue 13): a client asks chosen agents to ping chosen targets now. The
 // API stores the request under `measurement_{id}` and announces it on the config channel; each
-// chosen agent writes its progress under `measurement-state_{id}_{agent}` and its figures under
-// `measurement-result_{id}_{agent}`. Everything expires after MEASUREMENT_TTL_S. The state a
-// client sees is derived from these and the agents' heartbeats (`measurementAgentState`), so an
-// agent that dies or restarts mid-way never leaves a measurement waiting for ever.
+// chosen agent writes its progress under `measurement-state_{agent}_{id}` and its figures under
+// `measurement-result_{agent}_{id}`; `measurement-pending` lists the ids still before their
+// deadline, for agents that were not listening. Everything expires after MEASUREMENT_TTL_S. The
+// state a client sees is derived from these and the agents' heartbeats (`measurementAgentState`),
+// so an agent that dies or restarts mid-way never leaves a measurement waiting for ever.
 
 export const MEASUREMENT_LIMITS = {
   targets: 1_024,

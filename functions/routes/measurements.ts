@@ -20,7 +20,8 @@ import { noGroup } from './groups.ts';
 
 // /v1/measurements: a client (a CI pipeline, mostly) asks chosen agents to ping chosen targets
 // now. POST stores the request and pushes it to the agents on the config channel (they start
-// within a second); GET reads what they measured, optionally waiting up to 25 s for the end. An
+// within a second; one whose stream was down finds it in `measurement-pending` when it
+// subscribes again); GET reads what they measured, optionally waiting up to 25 s for the end. An
 // agent's state is derived at each read from what it wrote and its heartbeat, so one that died
 // or restarted shows `failed` instead of leaving the measurement open.
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { blockStartOf, MINUTE_BLOCKS } from '../../shared/history-blocks.ts';
+import { blockStartOf, decodeBlock, MINUTE_BLOCKS } from '../../shared/history-blocks.ts';
 import { keySchema } from '../../shared/keys.ts';
 import { historyPointSchema } from '../../shared/schema.ts';
 import { queueResultCommand } from '../../shared/store/results.ts';
@@ -41,6 +41,24 @@ describe('HistoryBuckets', () => {
     expect(hourly.median!).toBeGreaterThan(59.5 / 1.16);
     expect(hourly.median!).toBeLessThan(59.5 * 1.16);
     expect(hourly.p90!).toBeLessThanOrEqual(109);
+  });
+
+  it("does not hand a forgotten IP's minute to the IP that takes its place", () => {
+    const h = new HistoryBuckets();
+    const t0 = 1_700_000_040;
+    for (let i = 0; i < 50; i++) h.add(`198.18.1.${i}`, 1, [i + 1], t0, []);
+    h.forget('198.18.1.3');
+    h.add('198.18.2.1', 2, [40, 50], t0 + 10, []);
+    const out: FinishedPoint[] = [];
+    h.add('198.18.2.1', 1, [], t0 + 60, out);
+    h.add('198.18.1.49', 1, [], t0 + 60, out);
+    expect(
+      out.filter((p) => p.resolution === 'minute').map((p) => [p.ip, p.point.sent, p.point.min]),
+    ).toEqual([
+      ['198.18.2.1', 2, 40],
+      ['198.18.1.49', 1, 50],
+    ]);
+    expect(h.drain().filter((p) => p.ip === '198.18.1.3')).toEqual([]);
   });
 
   it('drains open buckets at shutdown', () => {
@@ -91,5 +109,54 @@ describe('HistoryBuckets', () => {
     ]);
     const hours = await store.history.range('a-parts', ip, 'hour', 0, t0);
     expect(hours.map((p) => p.sent)).toEqual([6]);
+  });
+});
+
+describe('PendingBlocks', () => {
+  const point = (t: number, sent: number) => ({
+    t,
+    sent,
+    received: sent,
+    min: 1,
+    p10: 1,
+    p25: 1,
+    median: 1,
+    p75: 1,
+    p90: 1,
+    max: 1,
+  });
+
+  it('writes each IP its own whole minute block, a forgotten IP none, past the first capacity', () => {
+    const blocks = new PendingBlocks('a', keySchema());
+    const ips = Array.from({ length: 60 }, (_, i) => `198.18.3.${i}`);
+    const t0 = 1_700_000_040;
+    const out: Entry[] = [];
+    for (let m = 0; m < 2 * MINUTE_BLOCKS.points; m++) {
+      const t = t0 + m * 60;
+      if (m === 5) blocks.forget(ips[1]!);
+      blocks.add(
+        ips
+          .map((ip, i) => ({ ip, resolution: 'minute' as const, point: point(t, i + 1) }))
+          .filter(({ ip }) => ip !== ips[1] || m < 5),
+        out,
+      );
+    }
+    const pointsOf = (ip: string) =>
+      out
+        .filter(([key]) => key.includes(`_${ip}_`))
+        .map(([, value]) => decodeBlock(MINUTE_BLOCKS, value)!.points);
+    for (const [ip, sent] of [
+      [ips[0]!, 1],
+      [ips[59]!, 60],
+    ] as const) {
+      expect(pointsOf(ip).some((points) => points.length === MINUTE_BLOCKS.points)).toBe(true);
+      expect(pointsOf(ip).every((points) => points.every((p) => p.sent === sent))).toBe(true);
+    }
+    // The forgotten IP's open block was dropped with it, never written.
+    expect(
+      pointsOf(ips[1]!)
+        .flat()
+        .every((p) => p.t < t0 + 5 * 60),
+    ).toBe(true);
   });
 });

@@ -1,6 +1,8 @@
 import type { HistoryPoint } from '../../shared/schema.ts';
 import { HISTORY, type HistoryResolution } from '../../shared/store/history.ts';
 import { quantile, roundMs } from '../icmp/rtt-stats.ts';
+import { fitted, IpSlots } from './ip-slots.ts';
+import { RecordLists } from './record-lists.ts';
 
 // Per-IP aggregates for the graphs. The current minute keeps its RTTs (a handful per IP), so its
 // quantiles are exact. The current hour keeps a log-scale histogram instead of every RTT (a fixed
@@ -23,7 +25,8 @@ function binValue(bin: number): number {
   return BIN_BASE_MS * BIN_RATIO ** (bin + 0.5);
 }
 
-interface MinuteBucket {
+/** The minute being filled, as `minutePoint` reads it. */
+export interface MinuteBucket {
   t: number;
   sent: number;
   received: number;
@@ -45,47 +48,64 @@ export interface FinishedPoint {
   point: HistoryPoint;
 }
 
+/**
+ * An IP's open minute and hour live in columns indexed by its slot (NaN for a null min or max), its
+ * minute's RTTs in a shared list pool and its hour's histogram in one shared array of bins. An
+ * IP's hour has bins exactly when it has a min (some reply came in that hour).
+ */
 export class HistoryBuckets {
-  private readonly minutes = new Map<string, MinuteBucket>();
-  private readonly hours = new Map<string, HourBucket>();
+  private readonly slots = new IpSlots();
+  private minuteT = new Float64Array(0);
+  private minuteSent = new Float64Array(0);
+  private minuteReceived = new Float64Array(0);
+  private readonly minuteRtts = new RecordLists(1, 8);
+  private hourT = new Float64Array(0);
+  private hourSent = new Float64Array(0);
+  private hourReceived = new Float64Array(0);
+  private hourMin = new Float64Array(0);
+  private hourMax = new Float64Array(0);
+  private bins = new Uint16Array(0);
 
   /** Adds a run's outcome for an IP at `nowSec`; pushes any bucket this completes into `out`. */
   add(ip: string, sent: number, rttsMs: readonly number[], nowSec: number, out: FinishedPoint[]): void {
     const minuteStart = nowSec - (nowSec % HISTORY.minute.bucketSeconds);
     const hourStart = nowSec - (nowSec % HISTORY.hour.bucketSeconds);
+    let slot = this.slots.slotOf(ip);
+    if (slot === undefined) {
+      slot = this.slotFor(ip);
+      this.openMinute(slot, minuteStart);
+      this.openHour(slot, hourStart);
+    }
 
-    let minute = this.minutes.get(ip);
-    if (minute && minute.t !== minuteStart) {
-      out.push({ ip, resolution: 'minute', point: minutePoint(minute) });
-      minute = undefined;
+    if (this.minuteT[slot] !== minuteStart) {
+      out.push({ ip, resolution: 'minute', point: minutePoint(this.minuteOf(slot)) });
+      this.openMinute(slot, minuteStart);
     }
-    if (!minute) {
-      minute = { t: minuteStart, sent: 0, received: 0, rtts: [] };
-      this.minutes.set(ip, minute);
+    this.minuteSent[slot]! += sent;
+    this.minuteReceived[slot]! += rttsMs.length;
+    for (const rtt of rttsMs) {
+      const at = this.minuteRtts.push(slot);
+      this.minuteRtts.data[at] = rtt;
     }
-    minute.sent += sent;
-    minute.received += rttsMs.length;
-    for (const rtt of rttsMs) minute.rtts.push(rtt);
 
-    let hour = this.hours.get(ip);
-    if (hour && hour.t !== hourStart) {
-      out.push({ ip, resolution: 'hour', point: hourPoint(hour) });
-      hour = undefined;
+    if (this.hourT[slot] !== hourStart) {
+      out.push({ ip, resolution: 'hour', point: hourPoint(this.hourOf(slot)) });
+      this.openHour(slot, hourStart);
     }
-    if (!hour) {
-      hour = { t: hourStart, sent: 0, received: 0, min: null, max: null, bins: null };
-      this.hours.set(ip, hour);
-    }
-    hour.sent += sent;
-    hour.received += rttsMs.length;
+    this.hourSent[slot]! += sent;
+    this.hourReceived[slot]! += rttsMs.length;
     if (rttsMs.length > 0) {
-      hour.bins ??= new Uint16Array(BINS);
+      const base = slot * BINS;
+      let min = this.hourMin[slot]!;
+      let max = this.hourMax[slot]!;
       for (const rtt of rttsMs) {
-        const bin = binOf(rtt);
-        if (hour.bins[bin]! < 0xffff) hour.bins[bin]! += 1;
-        hour.min = hour.min === null ? rtt : Math.min(hour.min, rtt);
-        hour.max = hour.max === null ? rtt : Math.max(hour.max, rtt);
+        const bin = base + binOf(rtt);
+        if (this.bins[bin]! < 0xffff) this.bins[bin]! += 1;
+        min = Number.isNaN(min) ? rtt : Math.min(min, rtt);
+        max = Number.isNaN(max) ? rtt : Math.max(max, rtt);
       }
+      this.hourMin[slot] = min;
+      this.hourMax[slot] = max;
     }
   }
 
@@ -95,18 +115,73 @@ export class HistoryBuckets {
    */
   drain(): FinishedPoint[] {
     const out: FinishedPoint[] = [];
-    for (const [ip, bucket] of this.minutes)
-      out.push({ ip, resolution: 'minute', point: minutePoint(bucket) });
-    for (const [ip, bucket] of this.hours) out.push({ ip, resolution: 'hour', point: hourPoint(bucket) });
-    this.minutes.clear();
-    this.hours.clear();
+    for (const [ip, slot] of this.slots.entries())
+      out.push({ ip, resolution: 'minute', point: minutePoint(this.minuteOf(slot)) });
+    for (const [ip, slot] of this.slots.entries()) {
+      out.push({ ip, resolution: 'hour', point: hourPoint(this.hourOf(slot)) });
+      this.minuteRtts.clear(slot);
+    }
+    this.slots.clear();
     return out;
   }
 
   /** An IP no job probes any more. */
   forget(ip: string): void {
-    this.minutes.delete(ip);
-    this.hours.delete(ip);
+    const slot = this.slots.remove(ip);
+    if (slot !== undefined) this.minuteRtts.clear(slot);
+  }
+
+  private slotFor(ip: string): number {
+    const slot = this.slots.add(ip);
+    const length = this.slots.length;
+    this.minuteT = fitted(this.minuteT, length);
+    this.minuteSent = fitted(this.minuteSent, length);
+    this.minuteReceived = fitted(this.minuteReceived, length);
+    this.hourT = fitted(this.hourT, length);
+    this.hourSent = fitted(this.hourSent, length);
+    this.hourReceived = fitted(this.hourReceived, length);
+    this.hourMin = fitted(this.hourMin, length);
+    this.hourMax = fitted(this.hourMax, length);
+    this.bins = fitted(this.bins, length * BINS);
+    return slot;
+  }
+
+  private openMinute(slot: number, t: number): void {
+    this.minuteT[slot] = t;
+    this.minuteSent[slot] = 0;
+    this.minuteReceived[slot] = 0;
+    this.minuteRtts.clear(slot);
+  }
+
+  private openHour(slot: number, t: number): void {
+    this.hourT[slot] = t;
+    this.hourSent[slot] = 0;
+    this.hourReceived[slot] = 0;
+    this.hourMin[slot] = Number.NaN;
+    this.hourMax[slot] = Number.NaN;
+    this.bins.fill(0, slot * BINS, (slot + 1) * BINS);
+  }
+
+  private minuteOf(slot: number): MinuteBucket {
+    return {
+      t: this.minuteT[slot]!,
+      sent: this.minuteSent[slot]!,
+      received: this.minuteReceived[slot]!,
+      rtts: this.minuteRtts.values(slot),
+    };
+  }
+
+  private hourOf(slot: number): HourBucket {
+    const min = this.hourMin[slot]!;
+    const max = this.hourMax[slot]!;
+    return {
+      t: this.hourT[slot]!,
+      sent: this.hourSent[slot]!,
+      received: this.hourReceived[slot]!,
+      min: Number.isNaN(min) ? null : min,
+      max: Number.isNaN(max) ? null : max,
+      bins: Number.isNaN(min) ? null : this.bins.subarray(slot * BINS, (slot + 1) * BINS),
+    };
   }
 }
 

@@ -61,6 +61,31 @@ describe('IpStateTable', () => {
     expect(table.record(result('198.18.0.3', 1, [1]), 11_000).loss_window).toBe(0);
   });
 
+  it('starts an IP forgotten and probed again afresh, and the IP given its place too', () => {
+    const table = new IpStateTable(60);
+    for (let i = 0; i < 100; i++) table.record(result(`198.18.1.${i}`, 2, [i + 1]), 1_000);
+    table.forget('198.18.1.5');
+    expect(table.size).toBe(99);
+    expect(table.lastStatus('198.18.1.5')).toBeUndefined();
+    const newcomer = table.record(result('198.18.2.1', 1, [7]), 2_000);
+    expect(newcomer).toMatchObject({
+      send_count: 1,
+      return_count: 1,
+      rtt_min_ms: 7,
+      loss_window: 0,
+      err: null,
+    });
+    const back = table.record(result('198.18.1.5', 1, []), 3_000);
+    expect(back).toMatchObject({ send_count: 1, return_count: 0, rtt_min_ms: null, loss_window: 1 });
+    // The others kept their own figures through the growth past the first columns.
+    expect(table.lastStatus('198.18.1.99')).toMatchObject({
+      send_count: 2,
+      return_count: 1,
+      rtt_max_ms: 100,
+    });
+    expect(table.lastStatus('198.18.1.99')?.updated_at).toBe(new Date(1_000).toISOString());
+  });
+
   it('says what went wrong', () => {
     expect(errorOf(result('198.18.0.4', 1, [1]))).toBeNull();
     expect(errorOf(result('198.18.0.4', 1, []))).toBe('timeout');

@@ -1,39 +1,45 @@
 import type { IpStatus } from '../../shared/schema.ts';
 import { roundMs } from '../icmp/rtt-stats.ts';
 import type { TargetResult } from '../icmp/types.ts';
+import { fitted, IpSlots } from './ip-slots.ts';
+import { RecordLists } from './record-lists.ts';
 
 // What the agent knows about each IP it probes: cumulative counts and RTT statistics since the
 // `ip_{agent}_{ip}` key was created, the last error, and the recent samples behind the loss over
 // the clean window. The status written to Redis is always rebuilt whole from this, which is what
 // makes a replayed write harmless.
 
-interface Sample {
-  atMs: number;
-  sent: number;
-  received: number;
-}
+// One slot per IP; null figures are NaN in the columns.
+const SAMPLE_WIDTH = 3; // atMs, sent, received
+const AT = 0;
+const SENT = 1;
+const RECEIVED = 2;
 
-interface IpRecord {
-  sent: number;
-  received: number;
-  /** Sum and sum of squares of every RTT counted, for the average and mdev. */
-  sum: number;
-  sumSquares: number;
-  min: number | null;
-  max: number | null;
-  last: number | null;
-  ttl: number | null;
-  err: string | null;
-  samples: Sample[];
-}
+const orNull = (value: number): number | null => (Number.isNaN(value) ? null : value);
 
 export class IpStateTable {
-  private readonly records = new Map<string, IpRecord>();
+  private readonly slots = new IpSlots();
+  private sent = new Float64Array(0);
+  private received = new Float64Array(0);
+  /** Sum and sum of squares of every RTT counted, for the average and mdev. */
+  private sum = new Float64Array(0);
+  private sumSquares = new Float64Array(0);
+  private min = new Float64Array(0);
+  private max = new Float64Array(0);
+  private last = new Float64Array(0);
+  private ttl = new Float64Array(0);
+  private readonly err: (string | null)[] = [];
+  /** Sent and received over the samples still in the window. */
+  private windowSent = new Float64Array(0);
+  private windowReceived = new Float64Array(0);
+  /** When the IP's last result was recorded (its status can be told again as it was then). */
+  private recordedAtMs = new Float64Array(0);
+  private readonly samples = new RecordLists(SAMPLE_WIDTH, 4);
 
   constructor(private readonly windowS: number) {}
 
   get size(): number {
-    return this.records.size;
+    return this.slots.size;
   }
 
   /** Continues the counts of a status read back from Redis (after a restart). */
@@ -41,76 +47,125 @@ export class IpStateTable {
     const n = status.return_count;
     const avg = status.rtt_avg_ms ?? 0;
     const mdev = status.rtt_mdev_ms ?? 0;
-    this.records.set(status.ip, {
-      sent: status.send_count,
-      received: n,
-      sum: avg * n,
-      sumSquares: (mdev * mdev + avg * avg) * n,
-      min: status.rtt_min_ms ?? null,
-      max: status.rtt_max_ms ?? null,
-      last: status.rtt_last_ms ?? null,
-      ttl: status.ttl ?? null,
-      err: status.err,
-      samples: [],
-    });
+    const slot = this.slotFor(status.ip);
+    this.sent[slot] = status.send_count;
+    this.received[slot] = n;
+    this.sum[slot] = avg * n;
+    this.sumSquares[slot] = (mdev * mdev + avg * avg) * n;
+    this.min[slot] = status.rtt_min_ms ?? Number.NaN;
+    this.max[slot] = status.rtt_max_ms ?? Number.NaN;
+    this.last[slot] = status.rtt_last_ms ?? Number.NaN;
+    this.ttl[slot] = status.ttl ?? Number.NaN;
+    this.err[slot] = status.err;
   }
 
   /** Adds one run's result for an IP; returns its new status. */
   record(result: TargetResult, nowMs: number): IpStatus {
-    let rec = this.records.get(result.ip);
-    if (!rec) {
-      rec = {
-        sent: 0,
-        received: 0,
-        sum: 0,
-        sumSquares: 0,
-        min: null,
-        max: null,
-        last: null,
-        ttl: null,
-        err: null,
-        samples: [],
-      };
-      this.records.set(result.ip, rec);
-    }
-    rec.sent += result.sent;
-    rec.received += result.received;
+    let slot = this.slots.slotOf(result.ip);
+    if (slot === undefined) slot = this.slotFor(result.ip);
+    this.sent[slot]! += result.sent;
+    this.received[slot]! += result.received;
+    let sum = this.sum[slot]!;
+    let sumSquares = this.sumSquares[slot]!;
+    let min = this.min[slot]!;
+    let max = this.max[slot]!;
     for (const rtt of result.rttsMs) {
-      rec.sum += rtt;
-      rec.sumSquares += rtt * rtt;
-      rec.min = rec.min === null ? rtt : Math.min(rec.min, rtt);
-      rec.max = rec.max === null ? rtt : Math.max(rec.max, rtt);
+      sum += rtt;
+      sumSquares += rtt * rtt;
+      min = Number.isNaN(min) ? rtt : Math.min(min, rtt);
+      max = Number.isNaN(max) ? rtt : Math.max(max, rtt);
     }
-    if (result.rttsMs.length > 0) rec.last = result.rttsMs[result.rttsMs.length - 1]!;
-    if (result.ttl !== null) rec.ttl = result.ttl;
-    rec.err = errorOf(result);
-    rec.samples.push({ atMs: nowMs, sent: result.sent, received: result.received });
+    this.sum[slot] = sum;
+    this.sumSquares[slot] = sumSquares;
+    this.min[slot] = min;
+    this.max[slot] = max;
+    if (result.rttsMs.length > 0) this.last[slot] = result.rttsMs[result.rttsMs.length - 1]!;
+    if (result.ttl !== null) this.ttl[slot] = result.ttl;
+    this.err[slot] = errorOf(result);
+    const at = this.samples.push(slot);
+    const data = this.samples.data;
+    data[at + AT] = nowMs;
+    data[at + SENT] = result.sent;
+    data[at + RECEIVED] = result.received;
+    this.windowSent[slot]! += result.sent;
+    this.windowReceived[slot]! += result.received;
     const horizon = nowMs - this.windowS * 1000;
-    while (rec.samples.length > 0 && rec.samples[0]!.atMs < horizon) rec.samples.shift();
-    return this.statusOf(result.ip, rec, nowMs);
+    for (let first = this.samples.firstAt(slot); first >= 0; first = this.samples.firstAt(slot)) {
+      if (this.samples.data[first + AT]! >= horizon) break;
+      this.windowSent[slot]! -= this.samples.data[first + SENT]!;
+      this.windowReceived[slot]! -= this.samples.data[first + RECEIVED]!;
+      this.samples.shift(slot);
+    }
+    this.recordedAtMs[slot] = nowMs;
+    return this.statusOf(result.ip, slot, nowMs);
+  }
+
+  /** The status the IP's last recorded result gave; undefined when none was recorded. */
+  lastStatus(ip: string): IpStatus | undefined {
+    const slot = this.slots.slotOf(ip);
+    if (slot === undefined || Number.isNaN(this.recordedAtMs[slot]!)) return undefined;
+    return this.statusOf(ip, slot, this.recordedAtMs[slot]!);
   }
 
   /** An IP no job probes any more. */
   forget(ip: string): void {
-    this.records.delete(ip);
+    const slot = this.slots.remove(ip);
+    if (slot === undefined) return;
+    this.samples.clear(slot);
+    this.err[slot] = null;
   }
 
-  private statusOf(ip: string, rec: IpRecord, nowMs: number): IpStatus {
-    const avg = rec.received > 0 ? rec.sum / rec.received : null;
-    const variance = avg === null ? null : Math.max(0, rec.sumSquares / rec.received - avg * avg);
-    const windowSent = rec.samples.reduce((s, x) => s + x.sent, 0);
-    const windowReceived = rec.samples.reduce((s, x) => s + x.received, 0);
+  /** A slot for the IP, its figures as for an IP never probed. */
+  private slotFor(ip: string): number {
+    const slot = this.slots.add(ip);
+    const length = this.slots.length;
+    this.sent = fitted(this.sent, length);
+    this.received = fitted(this.received, length);
+    this.sum = fitted(this.sum, length);
+    this.sumSquares = fitted(this.sumSquares, length);
+    this.min = fitted(this.min, length);
+    this.max = fitted(this.max, length);
+    this.last = fitted(this.last, length);
+    this.ttl = fitted(this.ttl, length);
+    this.windowSent = fitted(this.windowSent, length);
+    this.windowReceived = fitted(this.windowReceived, length);
+    this.recordedAtMs = fitted(this.recordedAtMs, length);
+    this.sent[slot] = 0;
+    this.received[slot] = 0;
+    this.sum[slot] = 0;
+    this.sumSquares[slot] = 0;
+    this.min[slot] = Number.NaN;
+    this.max[slot] = Number.NaN;
+    this.last[slot] = Number.NaN;
+    this.ttl[slot] = Number.NaN;
+    this.err[slot] = null;
+    this.windowSent[slot] = 0;
+    this.windowReceived[slot] = 0;
+    this.recordedAtMs[slot] = Number.NaN;
+    this.samples.clear(slot);
+    return slot;
+  }
+
+  private statusOf(ip: string, slot: number, nowMs: number): IpStatus {
+    const received = this.received[slot]!;
+    const avg = received > 0 ? this.sum[slot]! / received : null;
+    const variance = avg === null ? null : Math.max(0, this.sumSquares[slot]! / received - avg * avg);
+    const windowSent = this.windowSent[slot]!;
+    const windowReceived = this.windowReceived[slot]!;
+    const last = orNull(this.last[slot]!);
+    const min = orNull(this.min[slot]!);
+    const max = orNull(this.max[slot]!);
     return {
       ip,
-      send_count: rec.sent,
-      return_count: rec.received,
-      err: rec.err,
-      rtt_last_ms: rec.last === null ? null : roundMs(rec.last),
-      rtt_min_ms: rec.min === null ? null : roundMs(rec.min),
+      send_count: this.sent[slot]!,
+      return_count: received,
+      err: this.err[slot] ?? null,
+      rtt_last_ms: last === null ? null : roundMs(last),
+      rtt_min_ms: min === null ? null : roundMs(min),
       rtt_avg_ms: avg === null ? null : roundMs(avg),
-      rtt_max_ms: rec.max === null ? null : roundMs(rec.max),
+      rtt_max_ms: max === null ? null : roundMs(max),
       rtt_mdev_ms: variance === null ? null : roundMs(Math.sqrt(variance)),
-      ttl: rec.ttl,
+      ttl: orNull(this.ttl[slot]!),
       loss_window: windowSent === 0 ? 0 : Math.round((1 - windowReceived / windowSent) * 10_000) / 10_000,
       window_s: this.windowS,
       updated_at: new Date(nowMs).toISOString(),

@@ -306,7 +306,7 @@ export class JobRunner {
   finalCommands(nowMs: number): ResultCommand[] {
     const { agent, store, history, blocks, written } = this.deps;
     const entries: Entry[] = written
-      .takeUnwritten(nowMs)
+      .takeUnwritten(nowMs, (ip) => this.deps.ipState.lastStatus(ip))
       .map((status) => [store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
     // The summaries holding those statuses follow them, so a restart finds the two in agreement.
     entries.push(...this.summaries.entries([], this.ipsOf(entries), (ip) => this.writtenStatus(ip), nowMs));

@@ -10,6 +10,8 @@ import type { KeySchema } from '../../shared/keys.ts';
 import type { HistoryPoint } from '../../shared/schema.ts';
 import { mergeHistoryPoints } from '../../shared/store/history.ts';
 import type { FinishedPoint } from './history-buckets.ts';
+import { fitted, IpSlots } from './ip-slots.ts';
+import { RecordLists } from './record-lists.ts';
 
 // Completed history points wait here until their block is whole: a minute block (20 minutes) is
 // written once, in the run that completes it; an IP's day of hours is rewritten in the same write
@@ -17,17 +19,109 @@ import type { FinishedPoint } from './history-buckets.ts';
 // At a stop, every open block goes out as it is, and the next start reads them back and carries
 // them on, merging a minute or hour both processes saw a part of.
 
-interface Block {
-  start: number;
-  points: Map<number, HistoryPoint>;
-  dirty: boolean;
-}
-
 export type Entry = [key: string, value: string];
 
+// A block's points are a list of records (t, sent, received, min .. max; NaN for a null quantile)
+// in a shared pool, in the order they came; the block's start is NaN while the IP has none open.
+const QUANTILES = ['min', 'p10', 'p25', 'median', 'p75', 'p90', 'max'] as const;
+const WIDTH = 3 + QUANTILES.length;
+const T = 0;
+const SENT = 1;
+const RECEIVED = 2;
+const FIRST_QUANTILE = 3;
+
+class OpenBlocks {
+  readonly slots = new IpSlots();
+  // One point per chunk: a block holds from one point to 24, and a point is already 80 bytes.
+  readonly points = new RecordLists(WIDTH, 1);
+  start = new Float64Array(0);
+  dirty = new Uint8Array(0);
+
+  constructor(readonly shape: BlockShape) {}
+
+  /** The IP's slot, its block opened empty at `start`. */
+  open(ip: string, start: number): number {
+    const slot = this.slots.add(ip);
+    this.start = fitted(this.start, this.slots.length, Number.NaN);
+    this.dirty = fitted(this.dirty, this.slots.length);
+    this.points.clear(slot);
+    this.start[slot] = start;
+    this.dirty[slot] = 0;
+    return slot;
+  }
+
+  close(ip: string): void {
+    const slot = this.slots.remove(ip);
+    if (slot !== undefined) this.points.clear(slot);
+  }
+
+  clear(): void {
+    for (const slot of this.slots.entries()) this.points.clear(slot[1]);
+    this.slots.clear();
+  }
+
+  /** Adds a point, merged with one of the same time already in the block. */
+  merge(slot: number, point: HistoryPoint): void {
+    const at = this.find(slot, point.t);
+    const { t, sent, received, min, p10, p25, median, p75, p90, max } = point;
+    const clean = { t, sent, received, min, p10, p25, median, p75, p90, max };
+    this.write(
+      at >= 0 ? at : this.points.push(slot),
+      at >= 0 ? mergeHistoryPoints([this.pointAt(at), clean])[0]! : clean,
+    );
+    this.dirty[slot] = 1;
+  }
+
+  /** Sets a point as it is, in place of one of the same time. */
+  put(slot: number, point: HistoryPoint): void {
+    const at = this.find(slot, point.t);
+    this.write(at >= 0 ? at : this.points.push(slot), point);
+  }
+
+  private find(slot: number, t: number): number {
+    const data = this.points.data;
+    let found = -1;
+    this.points.forEach(slot, (at) => {
+      if (data[at + T] === t) found = at;
+    });
+    return found;
+  }
+
+  /** The block's points, in the order they came. */
+  pointsOf(slot: number): HistoryPoint[] {
+    const out: HistoryPoint[] = [];
+    this.points.forEach(slot, (at) => out.push(this.pointAt(at)));
+    return out;
+  }
+
+  private pointAt(at: number): HistoryPoint {
+    const data = this.points.data;
+    const point = {
+      t: data[at + T]!,
+      sent: data[at + SENT]!,
+      received: data[at + RECEIVED]!,
+    } as HistoryPoint;
+    QUANTILES.forEach((q, i) => {
+      const value = data[at + FIRST_QUANTILE + i]!;
+      point[q] = Number.isNaN(value) ? null : value;
+    });
+    return point;
+  }
+
+  private write(at: number, point: HistoryPoint): void {
+    const data = this.points.data;
+    data[at + T] = point.t;
+    data[at + SENT] = point.sent;
+    data[at + RECEIVED] = point.received;
+    QUANTILES.forEach((q, i) => {
+      data[at + FIRST_QUANTILE + i] = point[q] ?? Number.NaN;
+    });
+  }
+}
+
 export class PendingBlocks {
-  private readonly minutes = new Map<string, Block>();
-  private readonly days = new Map<string, Block>();
+  private readonly minutes = new OpenBlocks(MINUTE_BLOCKS);
+  private readonly days = new OpenBlocks(HOUR_BLOCKS);
 
   constructor(
     private readonly agent: string,
@@ -38,15 +132,15 @@ export class PendingBlocks {
   add(finished: readonly FinishedPoint[], out: Entry[]): void {
     for (const { ip, resolution, point } of finished) {
       if (resolution === 'hour') {
-        const day = this.open(this.days, HOUR_BLOCKS, ip, point.t, out);
-        merge(day, point);
+        const day = this.open(this.days, ip, point.t, out);
+        this.days.merge(day, point);
         continue;
       }
-      const block = this.open(this.minutes, MINUTE_BLOCKS, ip, point.t, out);
-      merge(block, point);
-      if (point.t === block.start + (MINUTE_BLOCKS.points - 1) * MINUTE_BLOCKS.pointSeconds) {
-        out.push(this.entry(MINUTE_BLOCKS, ip, block));
-        this.minutes.delete(ip);
+      const slot = this.open(this.minutes, ip, point.t, out);
+      this.minutes.merge(slot, point);
+      if (point.t === this.minutes.start[slot]! + (MINUTE_BLOCKS.points - 1) * MINUTE_BLOCKS.pointSeconds) {
+        out.push(this.entry(this.minutes, ip, slot));
+        this.minutes.close(ip);
         this.flushDay(ip, out);
       }
     }
@@ -54,62 +148,54 @@ export class PendingBlocks {
 
   /** Points another process wrote into the blocks still open at `nowSec`. */
   seed(ip: string, resolution: 'minute' | 'hour', points: readonly HistoryPoint[], start: number): void {
-    const map = resolution === 'minute' ? this.minutes : this.days;
-    map.set(ip, { start, points: new Map(points.map((p) => [p.t, p])), dirty: false });
+    const blocks = resolution === 'minute' ? this.minutes : this.days;
+    const slot = blocks.open(ip, start);
+    for (const point of points) blocks.put(slot, point);
   }
 
   /** Every open block, as it stands (at a stop). */
   drain(out: Entry[]): void {
-    for (const [ip, block] of this.minutes) out.push(this.entry(MINUTE_BLOCKS, ip, block));
-    for (const ip of this.days.keys()) this.flushDay(ip, out);
+    for (const [ip, slot] of this.minutes.slots.entries()) out.push(this.entry(this.minutes, ip, slot));
+    for (const ip of this.days.slots.ips()) this.flushDay(ip, out);
     this.minutes.clear();
     this.days.clear();
   }
 
   forget(ip: string): void {
-    this.minutes.delete(ip);
-    this.days.delete(ip);
+    this.minutes.close(ip);
+    this.days.close(ip);
   }
 
-  private open(map: Map<string, Block>, shape: BlockShape, ip: string, t: number, out: Entry[]): Block {
-    const start = blockStartOf(shape, ip, t);
-    let block = map.get(ip);
-    if (block && block.start !== start) {
+  /** The IP's block holding time `t`, the one it replaces handed out first. */
+  private open(blocks: OpenBlocks, ip: string, t: number, out: Entry[]): number {
+    const start = blockStartOf(blocks.shape, ip, t);
+    const slot = blocks.slots.slotOf(ip);
+    if (slot !== undefined && blocks.start[slot] === start) return slot;
+    if (slot !== undefined) {
       // A block left incomplete (the agent paused, or the points of its end never came).
-      if (shape === MINUTE_BLOCKS) {
-        out.push(this.entry(shape, ip, block));
+      if (blocks === this.minutes) {
+        out.push(this.entry(blocks, ip, slot));
         this.flushDay(ip, out);
-      } else if (block.dirty) out.push(this.entry(shape, ip, block));
-      block = undefined;
+      } else if (blocks.dirty[slot]) out.push(this.entry(blocks, ip, slot));
     }
-    if (!block) {
-      block = { start, points: new Map(), dirty: false };
-      map.set(ip, block);
-    }
-    return block;
+    return blocks.open(ip, start);
   }
 
   private flushDay(ip: string, out: Entry[]): void {
-    const day = this.days.get(ip);
-    if (!day?.dirty) return;
-    out.push(this.entry(HOUR_BLOCKS, ip, day));
-    day.dirty = false;
+    const slot = this.days.slots.slotOf(ip);
+    if (slot === undefined || !this.days.dirty[slot]) return;
+    out.push(this.entry(this.days, ip, slot));
+    this.days.dirty[slot] = 0;
   }
 
-  private entry(shape: BlockShape, ip: string, block: Block): Entry {
-    const slot = slotOf(shape, ip, block.start);
+  private entry(blocks: OpenBlocks, ip: string, slot: number): Entry {
+    const { shape } = blocks;
+    const start = blocks.start[slot]!;
+    const ring = slotOf(shape, ip, start);
     const key =
       shape === MINUTE_BLOCKS
-        ? this.keys.ipMinuteBlock(this.agent, ip, slot)
-        : this.keys.ipHourBlock(this.agent, ip, slot);
-    return [key, encodeBlock(shape, block.start, [...block.points.values()])];
+        ? this.keys.ipMinuteBlock(this.agent, ip, ring)
+        : this.keys.ipHourBlock(this.agent, ip, ring);
+    return [key, encodeBlock(shape, start, blocks.pointsOf(slot))];
   }
-}
-
-function merge(block: Block, point: HistoryPoint): void {
-  const { t, sent, received, min, p10, p25, median, p75, p90, max } = point;
-  const clean = { t, sent, received, min, p10, p25, median, p75, p90, max };
-  const before = block.points.get(t);
-  block.points.set(t, before ? mergeHistoryPoints([before, clean])[0]! : clean);
-  block.dirty = true;
 }

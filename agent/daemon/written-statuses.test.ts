@@ -56,11 +56,32 @@ describe('which statuses a run writes', () => {
 
   it('keeps what Redis holds, and hands the newer unwritten counts to the stop', () => {
     const w = new WrittenStatuses(300_000);
-    w.record(status('a', { send_count: 1 }), 0, true);
-    w.record(status('a', { send_count: 2 }), 10_000, false);
+    const newest = new Map<string, IpStatus>();
+    const record = (s: IpStatus, nowMs: number, written: boolean) => {
+      newest.set(s.ip, s);
+      w.record(s, nowMs, written);
+    };
+    record(status('a', { send_count: 1 }), 0, true);
+    record(status('a', { send_count: 2 }), 10_000, false);
+    record(status('b', { send_count: 5 }), 10_000, true);
     expect(w.get('a')?.send_count).toBe(1);
-    expect(w.takeUnwritten(20_000).map((s) => s.send_count)).toEqual([2]);
+    expect(w.takeUnwritten(20_000, (ip) => newest.get(ip)).map((s) => s.send_count)).toEqual([2]);
     expect(w.get('a')?.send_count).toBe(2);
-    expect(w.takeUnwritten(30_000)).toEqual([]);
+    expect(w.takeUnwritten(30_000, (ip) => newest.get(ip))).toEqual([]);
+  });
+
+  it('forgets an IP, and a new IP reuses its place', () => {
+    const w = new WrittenStatuses(300_000);
+    w.record(status('a'), 0, true);
+    w.record(status('b'), 0, false);
+    w.forget('a');
+    w.forget('b');
+    expect(w.get('a')).toBeUndefined();
+    expect(w.isDue(status('a'), 1)).toBe(true);
+    expect(w.takeUnwritten(1, () => status('b'))).toEqual([]);
+    w.record(status('c', { send_count: 7 }), 2, true);
+    expect([...w.ips()]).toEqual(['c']);
+    expect(w.get('c')?.send_count).toBe(7);
+    expect(w.isDue(status('c', { send_count: 8 }), 3)).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import type { IpStatus } from '../../shared/schema.ts';
+import { fitted, IpSlots } from './ip-slots.ts';
 
 // Which statuses a run writes. Writing every IP's whole JSON status on every run cost more
 // bandwidth than Upstash's free tier holds, so a status is written when something a check looks at
@@ -25,56 +26,78 @@ function phaseOf(ip: string, periodMs: number): number {
 }
 
 export class WrittenStatuses {
-  private readonly written = new Map<string, { status: IpStatus; atMs: number }>();
-  /** The newest status of IPs whose last one was not written (counts moved, nothing else). */
-  private readonly unwritten = new Map<string, IpStatus>();
+  private readonly slots = new IpSlots();
+  /** Per slot: the status Redis holds and when it was written. */
+  private readonly statuses: (IpStatus | undefined)[] = [];
+  private writtenAtMs = new Float64Array(0);
+  /**
+   * IPs whose newest status was not written (counts moved, nothing else). The status itself is told
+   * again at the stop by whoever recorded it, rather than kept here a second time per IP.
+   */
+  private readonly unwritten = new Set<string>();
 
   constructor(private readonly refreshMs: number) {}
 
   /** Whether this run must write the IP's new status. */
   isDue(status: IpStatus, nowMs: number): boolean {
-    const last = this.written.get(status.ip);
-    if (!last) return true;
+    const slot = this.slots.slotOf(status.ip);
+    if (slot === undefined) return true;
     const phase = phaseOf(status.ip, this.refreshMs);
     const period = (t: number) => Math.floor((t - phase) / this.refreshMs);
-    return period(nowMs) !== period(last.atMs) || verdictChanged(last.status, status);
+    return period(nowMs) !== period(this.writtenAtMs[slot]!) || verdictChanged(this.statuses[slot]!, status);
   }
 
   /** Records the run's status of an IP, written or not. */
   record(status: IpStatus, nowMs: number, written: boolean): void {
     if (written) {
-      this.written.set(status.ip, { status, atMs: nowMs });
+      this.set(status, nowMs);
       this.unwritten.delete(status.ip);
     } else {
-      this.unwritten.set(status.ip, status);
+      this.unwritten.add(status.ip);
     }
   }
 
   /** A status read back from Redis at start: what Redis holds. */
   seed(status: IpStatus): void {
     const at = Date.parse(status.updated_at);
-    this.written.set(status.ip, { status, atMs: Number.isFinite(at) ? at : 0 });
+    this.set(status, Number.isFinite(at) ? at : 0);
   }
 
   /** The status as Redis holds it (what summaries are built from). */
   get(ip: string): IpStatus | undefined {
-    return this.written.get(ip)?.status;
+    const slot = this.slots.slotOf(ip);
+    return slot === undefined ? undefined : this.statuses[slot];
   }
 
   ips(): IterableIterator<string> {
-    return this.written.keys();
+    return this.slots.ips();
   }
 
-  /** Statuses newer than what Redis holds (written at a stop, so the next start continues the counts). */
-  takeUnwritten(nowMs: number): IpStatus[] {
-    const out = [...this.unwritten.values()];
-    for (const status of out) this.written.set(status.ip, { status, atMs: nowMs });
+  /**
+   * Statuses newer than what Redis holds (written at a stop, so the next start continues the
+   * counts): `newest` tells an IP's newest status again.
+   */
+  takeUnwritten(nowMs: number, newest: (ip: string) => IpStatus | undefined): IpStatus[] {
+    const out: IpStatus[] = [];
+    for (const ip of this.unwritten) {
+      const status = newest(ip);
+      if (status) out.push(status);
+    }
+    for (const status of out) this.set(status, nowMs);
     this.unwritten.clear();
     return out;
   }
 
   forget(ip: string): void {
-    this.written.delete(ip);
+    const slot = this.slots.remove(ip);
+    if (slot !== undefined) this.statuses[slot] = undefined;
     this.unwritten.delete(ip);
+  }
+
+  private set(status: IpStatus, atMs: number): void {
+    const slot = this.slots.add(status.ip);
+    this.writtenAtMs = fitted(this.writtenAtMs, this.slots.length);
+    this.statuses[slot] = status;
+    this.writtenAtMs[slot] = atMs;
   }
 }

@@ -68,6 +68,14 @@ export class JobRunner {
 
   /** Groups whose members were read since the configuration last changed. */
   private readonly freshGroups = new Set<string>();
+  /** Counts the reads of group members: a run's IPs are still its groups' members while it stands. */
+  private membersRead = 0;
+  /**
+   * The jobs' groups and members (read count) at the last complete clean-up. While they stand and
+   * every run since recorded only IPs they cover, nothing can have gone, and the clean-up's walk
+   * over every IP is skipped; a run that may have recorded others clears it.
+   */
+  private cleanedFor: string | null = null;
 
   /** The configuration changed (pushed or polled): members are read again at each group's next run. */
   membersChanged(): void {
@@ -84,6 +92,7 @@ export class JobRunner {
           this.lastMembers.set(group, ips);
           this.freshGroups.add(group);
         }
+        this.membersRead++;
       }
     } catch (error) {
       this.deps.log.warn(
@@ -115,13 +124,30 @@ export class JobRunner {
   async run(plan: JobPlan, scheduledAt: Date): Promise<RunSummary> {
     const started = this.now();
     const ips = await this.resolve(plan.groups);
-    return this.probeAndRecord(plan.name, ips, plan, started, scheduledAt);
+    const read = this.membersRead;
+    // The IPs are members of groups the jobs in force cover, as last read (checked after probing).
+    const covered = () => {
+      const groups = this.jobGroups();
+      return read === this.membersRead && plan.groups.every((g) => groups.has(g));
+    };
+    return this.probeAndRecord(plan.name, ips, plan, started, scheduledAt, covered);
   }
 
   /** The built-in job: the err list's IPs, at its own cadence. */
   async runErrList(plan: JobPlan, scheduledAt: Date): Promise<RunSummary> {
     const started = this.now();
-    return this.probeAndRecord(ERR_LIST_JOB, this.deps.errList.members(), plan, started, scheduledAt);
+    const { errList } = this.deps;
+    const ips = errList.members();
+    // An IP that left the list while it was probed may be one a clean-up just forgot.
+    const covered = () => ips.every((ip) => errList.has(ip));
+    return this.probeAndRecord(ERR_LIST_JOB, ips, plan, started, scheduledAt, covered);
+  }
+
+  /** The groups of the jobs in force. */
+  private jobGroups(): Set<string> {
+    const groups = new Set<string>();
+    for (const plan of this.deps.plans()) for (const group of plan.groups) groups.add(group);
+    return groups;
   }
 
   /**
@@ -132,6 +158,9 @@ export class JobRunner {
    */
   stale(change: ErrListChange): ResultCommand[] {
     const { agent, store, written, errList, ipState, history, blocks } = this.deps;
+    const groups = this.jobGroups();
+    const state = `${this.membersRead}\u0000${[...groups].sort().join('\u0000')}`;
+    if (state === this.cleanedFor) return [];
     const probed = this.targetsOf(this.deps.plans());
     if (!probed) return [];
     errList.forget(probed, change);
@@ -143,8 +172,7 @@ export class JobRunner {
       history.forget(ip);
       blocks.forget(ip);
     }
-    const groups = new Set<string>();
-    for (const plan of this.deps.plans()) for (const group of plan.groups) groups.add(group);
+    this.cleanedFor = state;
     // The per-target series too: a target no longer probed must not be exported at its last figures.
     this.deps.metrics.retainTargets(this.probedPair(groups));
     return delCommands([
@@ -186,6 +214,7 @@ export class JobRunner {
     plan: JobPlan,
     started: number,
     scheduledAt: Date,
+    covered: () => boolean,
   ): Promise<RunSummary> {
     const change: ErrListChange = { added: [], removed: [] };
     const { agent, engine, ipState, errList, history, metrics, written, blocks, store } = this.deps;
@@ -198,6 +227,7 @@ export class JobRunner {
             timeoutMs: plan.timeoutMs,
             size: plan.size,
           });
+    if (results.length > 0 && !covered()) this.cleanedFor = null;
     const nowMs = this.now();
     const nowSec = Math.floor(nowMs / 1000);
     const statusEntries: Entry[] = [];

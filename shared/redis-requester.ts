@@ -68,10 +68,60 @@ export interface RequesterOptions {
   retryDelayMs: number;
   /** Bound on each attempt; streaming requests are bounded only by their own signal. */
   timeoutMs?: number;
+  /** How requests go out; the global fetch unless told otherwise. */
+  transport?: Transport;
+}
+
+/**
+ * The little of HTTP the requester needs, so that a runtime can bring its own client: the Worker
+ * and the tests use fetch; the agent uses node:http, because the first touch of Node's fetch
+ * compiles its WebAssembly HTTP parser, some 30 MB of memory at start for a client the agent
+ * otherwise never needs. A transport rejects when no answer comes (a lost connection, the
+ * signal's abort) and resolves with any answer, whatever its status.
+ */
+export type Transport = (url: string, request: TransportRequest) => Promise<TransportAnswer>;
+
+export interface TransportRequest {
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+  signal?: AbortSignal | undefined;
+}
+
+export interface TransportAnswer {
+  status: number;
+  statusText: string;
+  header(name: string): string | null;
+  /** The whole body; rejects when the connection drops or the signal aborts before its end. */
+  text(): Promise<string>;
+  /** The body as it arrives, for a stream of server-sent events. */
+  chunks(): AsyncIterable<Uint8Array>;
+}
+
+export const fetchTransport: Transport = async (url, request) => {
+  const res = await fetch(url, request);
+  return {
+    status: res.status,
+    statusText: res.statusText,
+    header: (name) => res.headers.get(name),
+    text: () => res.text(),
+    chunks: () => chunksOf(res.body),
+  };
+};
+
+async function* chunksOf(body: ReadableStream<Uint8Array> | null): AsyncIterable<Uint8Array> {
+  if (!body) return;
+  const reader = body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    yield value;
+  }
 }
 
 export function restRequester(options: RequesterOptions): Requester & { stats: RequestStats } {
   const base = options.url.replace(/\/$/, '');
+  const transport = options.transport ?? fetchTransport;
   const stats: RequestStats = { requests: 0, commands: 0, failures: 0, lastStatus: null };
   const requester = {
     stats,
@@ -89,10 +139,10 @@ export function restRequester(options: RequesterOptions): Requester & { stats: R
         const res = await send(`${[base, ...path].join('/')}`, req);
         stats.lastStatus = res.status;
         if (requester.readYourWrites) {
-          requester.upstashSyncToken = res.headers.get('upstash-sync-token') ?? requester.upstashSyncToken;
+          requester.upstashSyncToken = res.header('upstash-sync-token') ?? requester.upstashSyncToken;
         }
-        if (req.isStreaming && req.onMessage && res.ok && res.body) {
-          streamMessages(res.body, req.onMessage);
+        if (req.isStreaming && req.onMessage && isOk(res.status)) {
+          streamMessages(res.chunks(), req.onMessage);
           return { result: 1 as TResult };
         }
         return await readAnswer<TResult>(res, batched);
@@ -107,7 +157,7 @@ export function restRequester(options: RequesterOptions): Requester & { stats: R
     },
   };
 
-  async function send(url: string, req: UpstashRequest): Promise<Response> {
+  async function send(url: string, req: UpstashRequest): Promise<TransportAnswer> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${options.token}`,
       'content-type': 'application/json',
@@ -122,7 +172,7 @@ export function restRequester(options: RequesterOptions): Requester & { stats: R
         ? req.signal
         : combine(req.signal, options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined);
       try {
-        return await fetch(url, { method: 'POST', headers, body, signal });
+        return await transport(url, { method: 'POST', headers, body, signal });
       } catch (error) {
         // A caller's own abort ends the request; only a lost connection or a timeout is retried.
         if (attempt >= options.retries || req.signal?.aborted) throw error;
@@ -134,7 +184,10 @@ export function restRequester(options: RequesterOptions): Requester & { stats: R
   return requester;
 }
 
-async function readAnswer<TResult>(res: Response, batched: boolean): Promise<UpstashResponse<TResult>> {
+async function readAnswer<TResult>(
+  res: TransportAnswer,
+  batched: boolean,
+): Promise<UpstashResponse<TResult>> {
   const text = await res.text();
   let body: unknown;
   try {
@@ -144,7 +197,7 @@ async function readAnswer<TResult>(res: Response, batched: boolean): Promise<Ups
   }
   const replyError =
     body !== null && typeof body === 'object' && 'error' in body ? String(body.error) : undefined;
-  if (!res.ok) {
+  if (!isOk(res.status)) {
     const detail = replyError ?? (text.slice(0, 200) || res.statusText);
     if (res.status === 429 || res.status >= 500 || (replyError && isTransientReply(replyError))) {
       throw new RedisRequestError('unavailable', res.status, `Redis answered HTTP ${res.status}: ${detail}`);
@@ -186,15 +239,14 @@ function notProtocol(status: number, text: string): RedisRequestError {
   );
 }
 
-function streamMessages(body: ReadableStream<Uint8Array>, onMessage: (data: string) => void): void {
-  const reader = body.getReader();
+const isOk = (status: number) => status >= 200 && status < 300;
+
+function streamMessages(chunks: AsyncIterable<Uint8Array>, onMessage: (data: string) => void): void {
   const decoder = new TextDecoder();
   let buffer = '';
   void (async () => {
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
+      for await (const value of chunks) {
         buffer += decoder.decode(value, { stream: true });
         const lines = buffer.split('\n');
         buffer = lines.pop() ?? '';

@@ -16,7 +16,7 @@ import { startTestBackend } from '../test/support/backend.ts';
 // the kernel for every address), so the packets are real and nothing leaves the host.
 //
 // Figures: the agent's CPU share (of one core) and peak memory (VmHWM), Redis requests and
-// commands per run (counted by the agent's own counting fetch, read from its /metrics), how late
+// commands per run (counted by the agent's own requester, read from its /metrics), how late
 // runs start against their schedule, how long a run takes, how long from start until the first
 // run is done, and how long SIGTERM takes to stop it. Background requests are kept out
 // of the way (config poll every 60 s, heartbeat every 200 s) and reported separately.
@@ -237,7 +237,7 @@ async function main(): Promise<void> {
     'first line) as its own process against redis-server behind the gateway; targets are',
     'loopback addresses, answered by the kernel. CPU is the agent process only (user + system) over',
     'the window after its first run; peak RSS is its VmHWM. Requests and commands are counted by the',
-    "agent's own counting fetch and read from its `/metrics`; background requests (config poll every",
+    "agent's own requester and read from its `/metrics`; background requests (config poll every",
     '60 s, heartbeat every 200 s in this benchmark) are subtracted. Start lag is how late a run started',
     "against its schedule, beyond the job's fixed spread offset (shown beside it, under one second).",
     'Start to first run done: from spawning the process until its first job run is logged (it includes',

@@ -23,6 +23,8 @@ export interface Bindings {
   MEASURE_ALLOW?: string;
   /** Measurements one token may ask for per minute (default 30). */
   MEASURE_RATE_PER_MINUTE?: string;
+  /** "true" only in local development: measurements may target loopback (the demo's targets). */
+  MEASURE_ALLOW_LOOPBACK?: string;
   /** "true" only in local development: notifiers may use http and private or loopback addresses. */
   ALERT_ALLOW_LOCAL?: string;
   /** Seconds before the first retry of a failed notification at a later invocation (default 60). */
@@ -70,8 +72,13 @@ export function webhookSecretBinding(env: Bindings | undefined): string[] {
   return secrets;
 }
 
-/** What confines on-demand measurements: the target blocks (null: any) and the per-token rate. */
-export function measureBindings(env: Bindings | undefined): { allow: CidrBlock[] | null; perMinute: number } {
+/** What confines on-demand measurements: the target blocks (null: any), loopback (dev only) and
+ * the per-token rate. */
+export function measureBindings(env: Bindings | undefined): {
+  allow: CidrBlock[] | null;
+  allowLoopback: boolean;
+  perMinute: number;
+} {
   const raw = env?.MEASURE_ALLOW?.trim();
   const allow = raw
     ? splitValues(raw).map((text) => {
@@ -84,7 +91,11 @@ export function measureBindings(env: Bindings | undefined): { allow: CidrBlock[]
   if (rate && !/^[1-9][0-9]{0,6}$/.test(rate)) {
     configError('MEASURE_RATE_PER_MINUTE', `must be a whole number from 1 to 9999999, not "${rate}"`);
   }
-  return { allow, perMinute: rate ? Number(rate) : 30 };
+  const loopback = env?.MEASURE_ALLOW_LOOPBACK?.trim() ?? '';
+  if (loopback !== '' && loopback !== 'true' && loopback !== 'false') {
+    configError('MEASURE_ALLOW_LOOPBACK', `must be "true" or "false", not "${loopback}"`);
+  }
+  return { allow, allowLoopback: loopback === 'true', perMinute: rate ? Number(rate) : 30 };
 }
 
 /** What confines alert notifications: local targets allowed (dev only) and the retry backoff. */

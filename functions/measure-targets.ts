@@ -6,7 +6,7 @@ import { MAX_CIDR_ADDRESSES, normaliseTargets } from './ip-input.ts';
 // The targets of an on-demand measurement: the group rules of ip-input.ts (canonical spelling,
 // blocks expanded, multicast, broadcast, unspecified and other unpingable addresses refused), and
 // three more: loopback is refused too (it would measure the agent itself, which a caller far away
-// has no business asking for), at most MEASUREMENT_LIMITS.targets addresses, and when the operator
+// has no business asking for; a local stack, whose demo targets are loopback, allows it), at most MEASUREMENT_LIMITS.targets addresses, and when the operator
 // set MEASURE_ALLOW, only addresses inside its blocks.
 
 /** Addresses the entries would expand to, counted without expanding (a /22 counts 1,022). */
@@ -40,6 +40,7 @@ export function measurementTargets(
   entries: readonly string[],
   field: string,
   allow: readonly CidrBlock[] | null,
+  allowLoopback = false,
 ): string[] {
   const limit = MEASUREMENT_LIMITS.targets;
   const counted = addressesIn(entries);
@@ -54,7 +55,7 @@ export function measurementTargets(
   const ips = normaliseTargets(entries, field);
   for (const ip of ips) {
     const parsed = parseIp(ip)!;
-    if (isLoopback(parsed)) {
+    if (isLoopback(parsed) && !allowLoopback) {
       throw apiError(422, 'invalid_ip', `${field}: ${ip} is a loopback address, which is not measured`, {
         field,
         problems: [{ value: ip, problem: 'loopback' }],

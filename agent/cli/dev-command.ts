@@ -129,6 +129,8 @@ export async function run(argv: string[]): Promise<number> {
       WEBHOOK_SECRET: DEV_SECRETS.webhookSecret,
       // Alert notifiers may point at receivers on this machine (http, loopback).
       ALERT_ALLOW_LOCAL: 'true',
+      // The demo's targets are loopback: measuring them is how a new user tries `ping-agent measure`.
+      MEASURE_ALLOW_LOOPBACK: 'true',
     };
     children.start(
       'api',
@@ -192,6 +194,7 @@ ping-agent local stack is up (Ctrl-C stops it)
   agent     ${s.agent ? `"${DEMO.agent}", probing group "${DEMO.group}" every 10 s, with its own Redis token (its keys only)` : 'not started (--no-agent)'}
 
   try: curl -s -H 'Authorization: Bearer ${DEV_SECRETS.apiToken}' '${s.apiUrl}/v1/check?group=${DEMO.group}'
+       npx ping-agent measure --url ${s.apiUrl} --token ${DEV_SECRETS.apiToken} -c 3 --group ${DEMO.group}
 `;
 }
 

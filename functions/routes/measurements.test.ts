@@ -183,6 +183,23 @@ describe('POST /v1/measurements', () => {
     expect(broken.status).toBe(500);
   });
 
+  it('takes loopback targets only with MEASURE_ALLOW_LOOPBACK=true, as the local stack sets', async () => {
+    await online('edge-1');
+    const send = (env: typeof api.env) =>
+      api.raw(
+        '/v1/measurements',
+        {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKENS.write}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ targets: ['127.0.0.1', '::1'] }),
+        },
+        env,
+      );
+    expect((await send({ ...api.env, MEASURE_ALLOW_LOOPBACK: 'false' })).status).toBe(422);
+    expect((await send({ ...api.env, MEASURE_ALLOW_LOOPBACK: 'true' })).status).toBe(202);
+    expect((await send({ ...api.env, MEASURE_ALLOW_LOOPBACK: 'yes' })).status).toBe(500);
+  });
+
   it('limits each token to its rate per minute with 429 and Retry-After, separately per token', async () => {
     await online('edge-1');
     const env = { ...api.env, MEASURE_RATE_PER_MINUTE: '3' };

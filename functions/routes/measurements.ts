@@ -137,7 +137,7 @@ measurements.openapi(
       404: errorResponse('no such group, or a named agent that never registered'),
       409: errorResponse('no agent online to measure from'),
       422: errorResponse(
-        'a target that cannot be measured (multicast, broadcast, unspecified, loopback, outside MEASURE_ALLOW), over 1,024 targets, over 100 packets per target, or over 60 s of probing',
+        'a target that cannot be measured (multicast, broadcast, unspecified, loopback unless MEASURE_ALLOW_LOOPBACK, outside MEASURE_ALLOW), over 1,024 targets, over 100 packets per target, or over 60 s of probing',
       ),
       429: {
         ...errorResponse('this token asked for too many measurements this minute'),
@@ -150,7 +150,7 @@ measurements.openapi(
   async (c) => {
     const body = c.req.valid('json');
     const store = storeOf(c);
-    const { allow, perMinute } = measureBindings(c.env);
+    const { allow, allowLoopback, perMinute } = measureBindings(c.env);
     const now = Date.now();
     const rate = await store.measurements.countRequest(await clientOf(c), RATE_WINDOW_S, now);
     if (rate.count > perMinute) {
@@ -173,7 +173,7 @@ measurements.openapi(
       entries = members;
       field = `group ${body.group}`;
     }
-    const targets = measurementTargets(entries!, field, allow);
+    const targets = measurementTargets(entries!, field, allow, allowLoopback);
 
     const selection = body.agents ?? 'all';
     const named = Array.isArray(selection) ? [...new Set(selection)] : undefined;

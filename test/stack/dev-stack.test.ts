@@ -110,6 +110,17 @@ describeLab('ping-agent dev', () => {
     expect(await credential.json()).toMatchObject({ exists: true, credential: { acl: 'redis7' } });
   }, 60_000);
 
+  it('answers the measure command its banner suggests, on the demo agent', () => {
+    // The banner's line, run as printed (with this test's port): loopback targets are allowed here.
+    const line = /npx ping-agent (measure .*)$/m.exec(output)?.[1];
+    expect(line).toContain(`--url ${apiUrl}`);
+    const printed = execFileSync(process.execPath, ['bin/ping-agent.js', ...line!.split(' ')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(printed).toMatch(/local\s+127\.0\.0\.1\s.*3\/3/);
+  }, 70_000);
+
   it('stops every process it started on Ctrl-C', async () => {
     const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
     stack.kill('SIGINT');

@@ -14,9 +14,8 @@ export class TokenChecker {
     this.readOnly = readOnlyToken ? digest(readOnlyToken) : null;
   }
 
-  /** The role the presented token grants, or null when it is missing or wrong. */
-  check(authorization: string | undefined, queryToken: string | null): Role | null {
-    const presented = presentedToken(authorization, queryToken);
+  /** The role a presented token (see presentedToken) grants, or null when it is missing or wrong. */
+  check(presented: string | null): Role | null {
     if (!presented) return null;
     const hash = digest(presented);
     // Always run both comparisons, so which token matched does not show in the timing either.

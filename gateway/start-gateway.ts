@@ -105,37 +105,51 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
 
-  /** `session`: the user a user token was found to be; null when the token was tried and refused. */
-  function handle(req: IncomingMessage, res: ServerResponse, session?: UserSession | null): void {
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     const rawUrl = req.url ?? '/';
     const query = rawUrl.indexOf('?');
     const path = query < 0 ? rawUrl : rawUrl.slice(0, query);
     const params = new URLSearchParams(query < 0 ? '' : rawUrl.slice(query + 1));
-    const queryToken = params.get('_token');
-
+    const presented = presentedToken(req.headers.authorization, params.get('_token'));
+    const role = tokens.check(presented);
+    if (role) {
+      serve(req, res, path, params, role, undefined);
+      return;
+    }
+    if (presented === null) {
+      unauthorized(req, res);
+      return;
+    }
     // A user token acts with the user's own rights, which Redis enforces; it administers nothing.
-    const role = session ? 'read-write' : tokens.check(req.headers.authorization, queryToken);
-    const presented = role ? null : presentedToken(req.headers.authorization, queryToken);
-    if (!role && presented !== null && session === undefined) {
-      users.resolve(presented).then(
-        (found) => {
-          handle(req, res, found);
-        },
-        (error) => {
-          req.resume();
-          failed(res, error);
-        },
-      );
-      return;
-    }
-    if (!role) {
-      send(res, {
-        status: 401,
-        body: errorJson('Unauthorized: send the token as "Authorization: Bearer <token>"'),
-      });
-      req.resume();
-      return;
-    }
+    users.resolve(presented).then(
+      (session) => {
+        if (session) serve(req, res, path, params, 'read-write', session);
+        else unauthorized(req, res);
+      },
+      (error) => {
+        req.resume();
+        failed(res, error);
+      },
+    );
+  }
+
+  function unauthorized(req: IncomingMessage, res: ServerResponse): void {
+    send(res, {
+      status: 401,
+      body: errorJson('Unauthorized: send the token as "Authorization: Bearer <token>"'),
+    });
+    req.resume();
+  }
+
+  /** An authenticated request; `session` is set for a Redis ACL user's token. */
+  function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    params: URLSearchParams,
+    role: Role,
+    session: UserSession | undefined,
+  ): void {
     const format = headerText(req, 'upstash-response-format');
     if (format !== undefined && format.toLowerCase() !== 'json') {
       send(res, {
@@ -168,7 +182,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return;
       }
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      route({ method: req.method ?? 'GET', path, params, body }, role, encoding, res, session ?? undefined);
+      route({ method: req.method ?? 'GET', path, params, body }, role, encoding, res, session);
     });
   }
 

@@ -150,10 +150,11 @@ export class TokenUsers {
 
   /** The session of a presented user token, or null when it is not one Redis accepts now. */
   resolve(token: string): Promise<UserSession | null> {
-    const user = userOfToken(token);
-    if (user === null || this.isReserved(user)) return Promise.resolve(null);
+    // A verified token was a user token of a user that may act: no need to read it again.
     const entry = this.verified.get(token);
     if (entry && Date.now() - entry.checkedAt < this.recheckMs) return Promise.resolve(entry.session);
+    const user = userOfToken(token);
+    if (user === null || this.isReserved(user)) return Promise.resolve(null);
     const refusal = this.refused.get(token);
     if (refusal && Date.now() < refusal.until) return Promise.resolve(null);
     let pending = this.checking.get(token);

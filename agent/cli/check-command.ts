@@ -1,3 +1,4 @@
+import { apiTarget, apiUrl } from './api-target.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { EXIT, UsageError } from './usage-error.ts';
 
@@ -52,17 +53,7 @@ export function checkConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       `ping-agent check: unexpected argument "${positionals[0]}"; the group goes in --group`,
     );
   }
-  const base = values.url ?? env.PING_AGENT_API_URL;
-  if (!base) throw new UsageError('ping-agent check: no API URL; pass --url or set PING_AGENT_API_URL');
-  let url: URL;
-  try {
-    url = new URL(base);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new UsageError(`ping-agent check: --url must be an http(s) URL, not "${base}"`);
-  }
-  const token = values.token ?? env.PING_AGENT_API_TOKEN;
-  if (!token) throw new UsageError('ping-agent check: no token; pass --token or set PING_AGENT_API_TOKEN');
+  const { base, token } = apiTarget('check', values, env);
   if (!values.group) throw new UsageError('ping-agent check: --group is required (the group to check)');
   const query = new URLSearchParams({ group: values.group });
   if (values.agent) query.set('agent', values.agent);
@@ -76,7 +67,7 @@ export function checkConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   limit('--max-loss', values['max-loss'], 'max_loss', 1);
   limit('--max-rtt-ms', values['max-rtt-ms'], 'max_rtt_ms', 600_000);
   limit('--max-age-s', values['max-age-s'], 'max_age_s', 30 * 86_400);
-  const checkUrl = new URL(`${url.pathname.replace(/\/+$/, '')}/v1/check?${query}`, url);
+  const checkUrl = apiUrl(base, `/v1/check?${query}`);
   const timeoutMs = intOption('check', '--timeout-ms', values['timeout-ms'], 10_000, 100, 300_000);
   return { url: checkUrl, token, timeoutMs, json: values.json ?? false };
 }

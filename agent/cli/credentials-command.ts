@@ -1,4 +1,5 @@
 import { isValidName, nameRule } from '../../shared/names.ts';
+import { apiTarget, apiUrl } from './api-target.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { EXIT, UsageError } from './usage-error.ts';
 
@@ -72,20 +73,8 @@ export function credentialsConfig(
       `ping-agent credentials: --agent "${agent}" is not an agent name: ${nameRule('agent')}`,
     );
   }
-  const base = values.url ?? env.PING_AGENT_API_URL;
-  if (!base) throw new UsageError('ping-agent credentials: no API URL; pass --url or set PING_AGENT_API_URL');
-  let root: URL;
-  try {
-    root = new URL(base);
-    if (root.protocol !== 'http:' && root.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new UsageError(`ping-agent credentials: --url must be an http(s) URL, not "${base}"`);
-  }
-  const token = values.token ?? env.PING_AGENT_API_TOKEN;
-  if (!token) {
-    throw new UsageError('ping-agent credentials: no token; pass --token or set PING_AGENT_API_TOKEN');
-  }
-  const url = new URL(`${root.pathname.replace(/\/+$/, '')}/v1/agents/${agent}/credentials`, root);
+  const { base, token } = apiTarget('credentials', values, env);
+  const url = apiUrl(base, `/v1/agents/${agent}/credentials`);
   const timeoutMs = intOption('credentials', '--timeout-ms', values['timeout-ms'], 10_000, 100, 300_000);
   return { action: action as Action, agent, url, token, timeoutMs, json: values.json ?? false };
 }

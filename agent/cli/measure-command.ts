@@ -1,4 +1,5 @@
 import type { TargetFigures } from '../../shared/measurement-schema.ts';
+import { apiTarget, apiUrl } from './api-target.ts';
 import { intOption, parseCommandArgs } from './args.ts';
 import { EXIT, UsageError } from './usage-error.ts';
 
@@ -69,17 +70,7 @@ function numberOption(flag: string, raw: string | undefined, max: number): numbe
 export function measureConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): MeasureConfig | 'help' {
   const { values, positionals } = parseCommandArgs('measure', argv, options);
   if (values.help) return 'help';
-  const raw = values.url ?? env.PING_AGENT_API_URL;
-  if (!raw) fail('no API URL; pass --url or set PING_AGENT_API_URL');
-  let base: URL;
-  try {
-    base = new URL(raw!);
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    return fail(`--url must be an http(s) URL, not "${raw}"`);
-  }
-  const token = values.token ?? env.PING_AGENT_API_TOKEN;
-  if (!token) fail('no token; pass --token or set PING_AGENT_API_TOKEN');
+  const { base, token } = apiTarget('measure', values, env);
   if (positionals.length > 0 && values.group) fail('give targets or --group, not both');
   if (positionals.length === 0 && !values.group) fail('no targets; give addresses or --group GROUP');
   if (values.agents !== undefined && values.any !== undefined) fail('give --agents or --any, not both');
@@ -99,7 +90,7 @@ export function measureConfig(argv: string[], env: NodeJS.ProcessEnv = process.e
   body.timeout_ms = intOption('measure', '-t/--timeout', values.timeout, 1_000, 1, 10_000);
   return {
     base,
-    token: token!,
+    token,
     body,
     maxLoss: numberOption('--max-loss', values['max-loss'], 1) ?? 0,
     maxRttMs: numberOption('--max-rtt-ms', values['max-rtt-ms'], 600_000) ?? null,
@@ -125,7 +116,7 @@ interface MeasurementAnswer {
 class NoAnswer extends Error {}
 
 async function call(config: MeasureConfig, method: string, path: string, body?: unknown) {
-  const url = new URL(`${config.base.pathname.replace(/\/+$/, '')}${path}`, config.base);
+  const url = apiUrl(config.base, path);
   let res: Response;
   try {
     res = await fetch(url, {

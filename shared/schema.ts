@@ -144,6 +144,19 @@ export function parseStored<T>(schema: z.ZodType<T>, raw: unknown, what: string)
   return result.data;
 }
 
+/**
+ * Like parseStored, but a malformed value reads as absent: for values the reader can do without
+ * (a summary, a heartbeat's details, one status among many). Anything but a malformed value still throws.
+ */
+export function parseStoredOrNull<T>(schema: z.ZodType<T>, raw: unknown, what: string): T | null {
+  try {
+    return parseStored(schema, raw, what);
+  } catch (error) {
+    if (error instanceof StoredValueError) return null;
+    throw error;
+  }
+}
+
 export class StoredValueError extends Error {
   constructor(
     readonly key: string,

@@ -1,4 +1,4 @@
-import { type Heartbeat, heartbeatSchema, parseStored, StoredValueError } from '../schema.ts';
+import { type Heartbeat, heartbeatSchema, parseStoredOrNull } from '../schema.ts';
 import { commitConfigChange } from './config-version.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
 import { statusStore } from './statuses.ts';
@@ -81,12 +81,7 @@ export function agentStore(context: StoreContext) {
   };
 }
 
+/** A heartbeat written by another tool still means "online"; we just cannot show its details. */
 function readHeartbeat(key: string, raw: unknown): Heartbeat | null {
-  try {
-    return parseStored(heartbeatSchema, raw, key);
-  } catch (error) {
-    // A heartbeat written by another tool still means "online"; we just cannot show its details.
-    if (error instanceof StoredValueError) return null;
-    throw error;
-  }
+  return parseStoredOrNull(heartbeatSchema, raw, key);
 }

@@ -10,7 +10,7 @@ import {
   storedNotifierSchema,
   storedRuleSchema,
 } from '../alert-schema.ts';
-import { parseStored, StoredValueError } from '../schema.ts';
+import { parseStored, parseStoredOrNull, StoredValueError } from '../schema.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
 
 // Alert rules, notifiers, rule states, the delivery outbox and the delivery log.
@@ -67,12 +67,7 @@ export function alertStore({ redis, keys }: StoreContext) {
     /** The rule, or null when there is none or its stored value does not parse (a hand edit);
      * a Redis failure still throws, so it is never taken for a missing rule. */
     async ruleIfReadable(name: string): Promise<AlertRule | null> {
-      try {
-        return await this.rule(name);
-      } catch (error) {
-        if (error instanceof StoredValueError) return null;
-        throw error;
-      }
+      return parseStoredOrNull(storedRuleSchema, await redis.get(keys.alertRule(name)), keys.alertRule(name));
     },
 
     /** One SISMEMBER: true for a listed rule, even one whose value does not parse. */
@@ -221,12 +216,8 @@ export function alertStore({ redis, keys }: StoreContext) {
       if (names.length === 0) return out;
       const raws = await redis.mget<(string | null)[]>(...names.map((n) => keys.notifier(n)));
       names.forEach((name, i) => {
-        try {
-          const n = parseStored(storedNotifierSchema, raws[i], keys.notifier(name));
-          if (n) out.set(name, n);
-        } catch (error) {
-          if (!(error instanceof StoredValueError)) throw error;
-        }
+        const n = parseStoredOrNull(storedNotifierSchema, raws[i], keys.notifier(name));
+        if (n) out.set(name, n);
       });
       return out;
     },
@@ -251,19 +242,9 @@ export function alertStore({ redis, keys }: StoreContext) {
 export type AlertStore = ReturnType<typeof alertStore>;
 
 function readState(raw: unknown, key: string): AlertState | null {
-  try {
-    return parseStored(alertStateSchema, raw, key);
-  } catch (error) {
-    if (error instanceof StoredValueError) return null;
-    throw error;
-  }
+  return parseStoredOrNull(alertStateSchema, raw, key);
 }
 
 function readDelivery(raw: unknown, key: string): (Delivery & { done?: boolean }) | null {
-  try {
-    return parseStored(deliverySchema, raw, key) as (Delivery & { done?: boolean }) | null;
-  } catch (error) {
-    if (error instanceof StoredValueError) return null;
-    throw error;
-  }
+  return parseStoredOrNull(deliverySchema, raw, key) as (Delivery & { done?: boolean }) | null;
 }

@@ -3,8 +3,7 @@ import {
   agentRollupSchema,
   type GroupSummary,
   type IpStatus,
-  parseStored,
-  StoredValueError,
+  parseStoredOrNull,
 } from '../schema.ts';
 import { digestCount, membershipDigest } from '../summary/membership-digest.ts';
 import { readSummary } from '../summary/read-summary.ts';
@@ -266,7 +265,8 @@ export function groupViewStore({ redis, keys }: StoreContext) {
       .map((name, i) => {
         const summary = readSummary(rows[i * 4 + 2], keys.groupSummary(name, group));
         if (summary) summaries.set(name, summary);
-        const rollup = readLoose(agentRollupSchema, rows[i * 4 + 3], keys.agentSummary(name));
+        // A summary or roll-up that does not parse counts as absent: the check then reads every status.
+        const rollup = parseStoredOrNull(agentRollupSchema, rows[i * 4 + 3], keys.agentSummary(name));
         if (rollup) rollups.set(name, rollup);
         return { name, jobNames: sortedStrings(rows[i * 4]), online: Number(rows[i * 4 + 1]) === 1 };
       })
@@ -333,16 +333,6 @@ export function groupViewStore({ redis, keys }: StoreContext) {
     return withJobs
       .filter((a) => usingGroup.has(a.name))
       .map((a) => ({ name: a.name, online: a.online, jobs: usingGroup.get(a.name)! }));
-  }
-}
-
-/** A summary or roll-up that does not parse counts as absent: the check then reads every status. */
-function readLoose<T>(schema: Parameters<typeof parseStored<T>>[0], raw: unknown, key: string): T | null {
-  try {
-    return parseStored(schema, raw, key);
-  } catch (error) {
-    if (error instanceof StoredValueError) return null;
-    throw error;
   }
 }
 

@@ -9,7 +9,7 @@ import {
   measurementStateSchema,
   type TargetFigures,
 } from '../measurement-schema.ts';
-import { parseStored } from '../schema.ts';
+import { parseStored, parseStoredOrNull } from '../schema.ts';
 import { type StoreContext, sortedStrings } from './context.ts';
 
 // On-demand measurements in Redis (issue 13). The API writes the request and announces it on the
@@ -128,13 +128,7 @@ export function measurementStore({ redis, keys }: StoreContext) {
     async requests(ids: readonly string[]): Promise<(MeasurementRequest | null)[]> {
       if (ids.length === 0) return [];
       const raw = (await redis.mget(...ids.map((id) => keys.measurement(id)))) as unknown[];
-      return ids.map((id, i) => {
-        try {
-          return parseStored(measurementRequestSchema, raw[i], keys.measurement(id));
-        } catch {
-          return null;
-        }
-      });
+      return ids.map((id, i) => parseStoredOrNull(measurementRequestSchema, raw[i], keys.measurement(id)));
     },
 
     async markRunning(request: MeasurementRequest, agent: string, now: number): Promise<void> {

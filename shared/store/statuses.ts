@@ -1,5 +1,5 @@
 import { groupSummaryPattern, ipStatusPattern } from '../keys.ts';
-import { type IpStatus, ipStatusSchema, parseStored, StoredValueError } from '../schema.ts';
+import { type IpStatus, ipStatusSchema, parseStoredOrNull } from '../schema.ts';
 import { chunk, type RedisClient, type StoreContext, sortedStrings } from './context.ts';
 import { blockKeys } from './history.ts';
 
@@ -105,10 +105,5 @@ export function statusStore({ redis, keys }: StoreContext) {
 }
 
 export function readStatus(key: string, raw: unknown): IpStatus | null {
-  try {
-    return parseStored(ipStatusSchema, raw, key);
-  } catch (error) {
-    if (error instanceof StoredValueError) return null;
-    throw error;
-  }
+  return parseStoredOrNull(ipStatusSchema, raw, key);
 }

@@ -1,4 +1,4 @@
-import { type GroupSummary, groupSummarySchema, parseStored, StoredValueError } from '../schema.ts';
+import { type GroupSummary, groupSummarySchema, parseStoredOrNull } from '../schema.ts';
 
 // A stored summary as the check reads it, on every check, up to 1,000 listed entries per agent.
 // The summaries the agents write have one exact shape; checking that shape by hand costs a
@@ -18,12 +18,7 @@ export function readSummary(raw: unknown, key: string): GroupSummary | null {
     }
   }
   if (isPlainSummary(value)) return value;
-  try {
-    return parseStored(groupSummarySchema, value, key);
-  } catch (error) {
-    if (error instanceof StoredValueError) return null;
-    throw error;
-  }
+  return parseStoredOrNull(groupSummarySchema, value, key);
 }
 
 const ENTRY_FIELDS = 6;

@@ -7,7 +7,6 @@ import { allowedCommands } from './command-rules.ts';
 import { RedisPool } from './redis-pool.ts';
 import { parseRedisUrl } from './redis-url.ts';
 import { errorJson } from './reply-json.ts';
-import { appendCommand } from './resp-encoder.ts';
 import { RedisErrorReply, type StringEncoding } from './resp-parser.ts';
 import {
   type Answer,
@@ -18,7 +17,7 @@ import {
   runSingle,
 } from './run-commands.ts';
 import { DEFAULT_SUBSCRIPTION_LIMITS, Subscriptions } from './sse-subscriptions.ts';
-import { TokenUsers, type UserSession } from './token-users.ts';
+import { adminCommand, TokenUsers, type UserSession } from './token-users.ts';
 
 // The gateway's HTTP side: node:http rather than a framework, because every request is the same
 // small job (authenticate, read a JSON body, run it, answer in one write) and the framework's
@@ -65,7 +64,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const PING = appendCommand('', ['PING']);
 const NOTHING_ALLOWED: ReadonlySet<string> = new Set();
 const DEFAULT_MAX_BODY = 1024 * 1024;
 const DEFAULT_MAX_REPLY = 64 * 1024 * 1024;
@@ -295,12 +293,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url: `http://${host}:${address.port}`,
     port: address.port,
     checkRedis: () =>
-      new Promise((resolve) => {
-        pool.pick().send(PING, 1, 'utf8', (error, replies) => {
-          const reply = replies[0];
-          resolve(error ? error.message : reply instanceof RedisErrorReply ? reply.message : null);
-        });
-      }),
+      adminCommand(pool, ['PING']).then(
+        (reply) => (reply instanceof RedisErrorReply ? reply.message : null),
+        (error: Error) => error.message,
+      ),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       subscriptions.closeAll('the gateway is shutting down');

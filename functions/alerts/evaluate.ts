@@ -7,7 +7,7 @@ import type {
 } from '../../shared/alert-schema.ts';
 import { ALERT_LIMITS, type GroupRule } from '../../shared/alert-schema.ts';
 import type { AlertStore } from '../../shared/store/alerts.ts';
-import type { GroupViewAgent, Store } from '../../shared/store.ts';
+import type { Store } from '../../shared/store.ts';
 import { type LocatedFailing, locateFaults } from '../check/fault-site.ts';
 import { summaryVerdict } from '../check/summary-verdict.ts';
 import { type Limits, verdict } from '../check/verdict.ts';
@@ -102,7 +102,7 @@ export function deliveriesOf(rule: AlertRule, state: AlertState, nowMs: number):
 /** Observes rules, reading each group once per evaluation however many rules name it. */
 function observer(store: Store, nowMs: number) {
   const summaryReads = new Map<string, ReturnType<Store['groupView']['readSummaries']>>();
-  const fullReads = new Map<string, ReturnType<Store['groupView']['read']>>();
+  const fullReads = new Map<string, ReturnType<Store['groupView']['readAfterSummaries']>>();
   const once = <T>(cache: Map<string, T>, key: string, read: () => T): T => {
     if (!cache.has(key)) cache.set(key, read());
     return cache.get(key)!;
@@ -114,22 +114,18 @@ function observer(store: Store, nowMs: number) {
       max_rtt_ms: rule.max_rtt_ms ?? null,
       max_age_s: rule.max_age_s ?? ALERT_LIMITS.max_age_s.default,
     };
-    const only = (agents: GroupViewAgent[]) =>
-      rule.agents ? agents.filter((a) => rule.agents!.includes(a.name)) : agents;
     const fast = await once(summaryReads, rule.group, () => store.groupView.readSummaries(rule.group));
     if (!fast) return noGroup(rule.group);
-    let agents = only(fast.agents);
-    let rollups = fast.rollups;
+    const agents = rule.agents ? fast.agents.filter((a) => rule.agents!.includes(a.name)) : fast.agents;
     const answer = summaryVerdict({ ...fast, agents }, limits, nowMs);
     let result = answer.declined === undefined ? answer.verdict : null;
     if (!result) {
-      const view = await once(fullReads, rule.group, () => store.groupView.read(rule.group));
-      if (!view) return noGroup(rule.group);
-      agents = only(view.agents);
-      rollups = view.rollups ?? rollups;
+      // As /v1/check does: what the summaries' read fetched is reused, so the fallback costs the
+      // members' and the statuses' trips rather than a whole second read of the group.
+      const view = await once(fullReads, rule.group, () => store.groupView.readAfterSummaries(fast));
       result = verdict({ ...view, agents }, limits, nowMs);
     }
-    const located = locateFaults(result.failing, agents, rollups, nowMs);
+    const located = locateFaults(result.failing, agents, fast.rollups, nowMs);
     return {
       failing: !result.ok,
       failing_count: result.failing.length,

@@ -65,6 +65,9 @@ const NEVER: [reason: string, names: string][] = [
   [CONNECTION_STATE, 'select auth hello quit reset client readonly readwrite asking'],
 ];
 
+/** The commands that run or manage scripts: refused unless allowed, and never run for the read-only token. */
+const SCRIPT_NAMES = 'eval evalsha eval_ro evalsha_ro fcall fcall_ro function script';
+
 /**
  * Refused unless the operator allows them by name (`allowCommands`, `--allow-commands`), and then
  * for the read-write token only. `script flush` is a name of its own, so allowing `script` (for
@@ -78,22 +81,13 @@ const UNLESS_ALLOWED: [reason: string, names: string][] = [
   [WHOLE_DATA, 'flushall flushdb swapdb'],
   [ELSEWHERE, 'migrate move copy-db'],
   [RESTORE, 'restore restore-asking'],
-  [SCRIPTS, 'eval evalsha eval_ro evalsha_ro fcall fcall_ro function script script-flush'],
+  [SCRIPTS, `${SCRIPT_NAMES} script-flush`],
 ];
 
 /** Answered by acl-commands.ts for the read-write token's single commands; refused everywhere else. */
 export const ADMIN_ONLY: readonly string[] = ['acl'];
 
-const SCRIPT_COMMANDS = new Set([
-  'eval',
-  'evalsha',
-  'eval_ro',
-  'evalsha_ro',
-  'fcall',
-  'fcall_ro',
-  'function',
-  'script',
-]);
+const SCRIPT_COMMANDS = new Set(SCRIPT_NAMES.split(' '));
 
 const NEVER_ALLOWED = new Map<string, string>();
 for (const [reason, names] of NEVER) for (const name of names.split(' ')) NEVER_ALLOWED.set(name, reason);

@@ -7,15 +7,12 @@ import type { TargetResult } from './types.ts';
 // late and duplicate replies, and the ICMP errors seen.
 
 export function probeFigures(r: TargetResult): TargetFigures {
-  const stats = rttStats(r.rttsMs);
   return {
     ip: r.ip,
     sent: r.sent,
     received: r.received,
     loss: r.sent === 0 ? 0 : (r.sent - r.received) / r.sent,
-    rtt_ms: stats
-      ? { min: stats.min, avg: stats.avg, max: stats.max, p50: stats.p50, p95: stats.p95, mdev: stats.mdev }
-      : null,
+    rtt_ms: rttStats(r.rttsMs),
     ttl: r.ttl,
     late: r.late,
     duplicates: r.duplicates,

@@ -65,7 +65,7 @@ const NEVER: [reason: string, names: string][] = [
   [CONNECTION_STATE, 'select auth hello quit reset client readonly readwrite asking'],
 ];
 
-/** The commands that run or manage scripts: refused unless allowed, and never run for the read-only token. */
+/** The commands that run or manage scripts; of these the read-only token may run only SCRIPT's reads. */
 const SCRIPT_NAMES = 'eval evalsha eval_ro evalsha_ro fcall fcall_ro function script';
 
 /**

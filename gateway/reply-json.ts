@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { BigIntegerReply, RedisErrorReply, type Reply, type StringEncoding } from './resp-parser.ts';
 
 // Replies to the JSON the Upstash REST API answers with. The parser already decoded every string
@@ -30,4 +31,11 @@ export function resultOrError(reply: Reply, encoding: StringEncoding): string {
 
 export function errorJson(message: string): string {
   return `{"error":${JSON.stringify(message)}}`;
+}
+
+/** Answers `res` with a JSON body, unless an answer has already started. */
+export function sendJson(res: ServerResponse, status: number, body: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Role } from './auth.ts';
 import { RedisSubscription, type SubscribeKind } from './redis-subscription.ts';
 import type { RedisTarget } from './redis-url.ts';
-import { errorJson } from './reply-json.ts';
+import { errorJson, sendJson } from './reply-json.ts';
 
 // Upstash's pub/sub over HTTP, as @upstash/redis's subscribe() and psubscribe() call it:
 // `POST /subscribe/<channel>` (or `/psubscribe/<pattern>`) answered with a Server-Sent Events
@@ -63,10 +63,12 @@ export class Subscriptions {
       this.open.set(role, streams);
     }
     if (streams.size >= this.limits.maxPerToken) {
-      answerJson(
+      sendJson(
         res,
         429,
-        `ERR this token already holds ${streams.size} subscriptions, the gateway's limit; end one before opening another`,
+        errorJson(
+          `ERR this token already holds ${streams.size} subscriptions, the gateway's limit; end one before opening another`,
+        ),
       );
       return;
     }
@@ -82,7 +84,7 @@ export class Subscriptions {
         finish();
         subscription.close();
         if (!started) {
-          answerJson(res, 500, `ERR ${reason}`);
+          sendJson(res, 500, errorJson(`ERR ${reason}`));
           return;
         }
         const unsubscribe = kind === 'subscribe' ? 'unsubscribe' : 'punsubscribe';
@@ -175,11 +177,4 @@ function event(words: string[]): string {
 
 function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ');
-}
-
-function answerJson(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) return;
-  const body = errorJson(message);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }

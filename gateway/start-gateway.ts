@@ -6,7 +6,7 @@ import { asCommandList, BadRequestError, parseJson } from './command-body.ts';
 import { allowedCommands } from './command-rules.ts';
 import { RedisPool } from './redis-pool.ts';
 import { parseRedisUrl } from './redis-url.ts';
-import { errorJson } from './reply-json.ts';
+import { errorJson, sendJson } from './reply-json.ts';
 import { RedisErrorReply, type StringEncoding } from './resp-parser.ts';
 import {
   type Answer,
@@ -371,10 +371,5 @@ function headerText(req: IncomingMessage, name: string): string | undefined {
 }
 
 function send(res: ServerResponse, answer: Answer): void {
-  if (res.headersSent) return;
-  res.writeHead(answer.status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(answer.body),
-  });
-  res.end(answer.body);
+  sendJson(res, answer.status, answer.body);
 }

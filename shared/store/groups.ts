@@ -123,10 +123,7 @@ export function groupStore(context: StoreContext) {
     async patch(group: string, add: readonly string[], remove: readonly string[]): Promise<void> {
       const target = keys.group(group);
       if (add.length + remove.length > MEMBERS_PER_COMMAND) {
-        const members = new Set(sortedStrings(await redis.smembers(target)));
-        for (const ip of add) members.add(ip);
-        for (const ip of remove) members.delete(ip);
-        await store.replace(group, [...members].sort());
+        await store.replace(group, await membersAfter(target, add, remove));
         return;
       }
       // The membership digest (what a check compares the agents' summaries with) needs the whole
@@ -136,10 +133,7 @@ export function groupStore(context: StoreContext) {
       await commitConfigChange(context, {
         sets: [target, keys.groupsList()],
         async prepare() {
-          const members = new Set(sortedStrings(await redis.smembers(target)));
-          for (const ip of add) members.add(ip);
-          for (const ip of remove) members.delete(ip);
-          digest = membershipDigest([...members]);
+          digest = membershipDigest(await membersAfter(target, add, remove));
         },
         write(tx) {
           for (const part of chunk(add, MEMBERS_PER_COMMAND)) tx.sadd(target, part[0]!, ...part.slice(1));
@@ -168,5 +162,17 @@ export function groupStore(context: StoreContext) {
       return Number(deleted) + Number(unlisted) > 0;
     },
   };
+  /** The members `target` holds now, with `add` added and `remove` removed, sorted. */
+  async function membersAfter(
+    target: string,
+    add: readonly string[],
+    remove: readonly string[],
+  ): Promise<string[]> {
+    const members = new Set(sortedStrings(await redis.smembers(target)));
+    for (const ip of add) members.add(ip);
+    for (const ip of remove) members.delete(ip);
+    return [...members].sort();
+  }
+
   return store;
 }

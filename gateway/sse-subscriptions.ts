@@ -21,7 +21,7 @@ import { errorJson, sendJson } from './reply-json.ts';
 export interface SubscriptionLimits {
   /** Streams one token may hold open at once; past it a new one gets 429. */
   maxPerToken: number;
-  /** How often the stream gets a comment line and Redis a PING; two silent PINGs end the stream. */
+  /** How often the stream gets a comment line and Redis a PING; one unanswered by the next ends it. */
   keepaliveMs: number;
   /** Unsent bytes a stream may pile up behind a consumer that does not read before it is ended. */
   maxBufferedBytes: number;
@@ -48,8 +48,10 @@ export class Subscriptions {
     private readonly limits: SubscriptionLimits,
   ) {}
 
-  /** Answers `res` with a stream of `channels`' messages until either side ends it. */
-  /** `target`: how to reach Redis for this stream (a user token's own login); the gateway's by default. */
+  /**
+   * Answers `res` with a stream of `channels`' messages until either side ends it. `target`: how
+   * to reach Redis for this stream (a user token's own login); the gateway's by default.
+   */
   serve(
     res: ServerResponse,
     role: Role | `user:${string}`,

@@ -1,5 +1,5 @@
 import type { HistoryPoint } from '../schema.ts';
-import type { RedisClient, StoreContext } from './context.ts';
+import { chunk, type RedisClient, type StoreContext } from './context.ts';
 import { HISTORY, type HistoryResolution } from './history.ts';
 
 // The agent's writes, as plain data. A job run turns into a list of these; they go to Redis in
@@ -206,7 +206,5 @@ export function msetCommands(entries: readonly [string, string][]): ResultComman
 
 /** DELs of keys no longer written, a request's worth each. */
 export function delCommands(keyList: readonly string[]): ResultCommand[] {
-  const out: ResultCommand[] = [];
-  for (let i = 0; i < keyList.length; i += 1_000) out.push({ op: 'del', keys: keyList.slice(i, i + 1_000) });
-  return out;
+  return chunk(keyList, 1_000).map((part) => ({ op: 'del', keys: part }));
 }

@@ -231,6 +231,7 @@ export class JobRunner {
     const nowMs = this.now();
     const nowSec = Math.floor(nowMs / 1000);
     const statusEntries: Entry[] = [];
+    const writtenIps: string[] = [];
     const historyEntries: Entry[] = [];
     const finished: FinishedPoint[] = [];
     let sent = 0;
@@ -251,7 +252,10 @@ export class JobRunner {
       );
       const due = written.isDue(status, nowMs);
       written.record(status, nowMs, due);
-      if (due) statusEntries.push([store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
+      if (due) {
+        statusEntries.push([store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
+        writtenIps.push(status.ip);
+      }
     }
     blocks.add(finished, historyEntries);
     // Off by default: then no figures list is built per target per run.
@@ -266,7 +270,9 @@ export class JobRunner {
     }
     const dels = job === ERR_LIST_JOB ? [] : this.stale(change);
     const commands: ResultCommand[] = [
-      ...msetCommands(this.runEntries({ job, groups: plan.groups, nowMs, statusEntries, historyEntries })),
+      ...msetCommands(
+        this.runEntries({ job, groups: plan.groups, nowMs, statusEntries, writtenIps, historyEntries }),
+      ),
       ...dels,
     ];
     if (change.added.length > 0) commands.push(this.build.errAdd(agent, change.added));
@@ -309,17 +315,7 @@ export class JobRunner {
       }
       this.summaries.probed(probed, run.nowMs);
     }
-    return this.summaries.entries(
-      probed.keys(),
-      this.ipsOf(run.statusEntries),
-      (ip) => this.writtenStatus(ip),
-      run.nowMs,
-    );
-  }
-
-  private ipsOf(statusEntries: readonly Entry[]): string[] {
-    const prefix = this.deps.store.keys.ipStatus(this.deps.agent, '');
-    return statusEntries.map(([key]) => key.slice(prefix.length));
+    return this.summaries.entries(probed.keys(), run.writtenIps, (ip) => this.writtenStatus(ip), run.nowMs);
   }
 
   /** The statuses as Redis holds them (what a summary is built from). */
@@ -335,11 +331,14 @@ export class JobRunner {
   /** At a stop: the open history blocks and the statuses newer than what Redis holds. */
   finalCommands(nowMs: number): ResultCommand[] {
     const { agent, store, history, blocks, written } = this.deps;
-    const entries: Entry[] = written
-      .takeUnwritten(nowMs, (ip) => this.deps.ipState.lastStatus(ip))
-      .map((status) => [store.keys.ipStatus(agent, status.ip), JSON.stringify(status)]);
+    const statuses = written.takeUnwritten(nowMs, (ip) => this.deps.ipState.lastStatus(ip));
+    const entries: Entry[] = statuses.map((status) => [
+      store.keys.ipStatus(agent, status.ip),
+      JSON.stringify(status),
+    ]);
     // The summaries holding those statuses follow them, so a restart finds the two in agreement.
-    entries.push(...this.summaries.entries([], this.ipsOf(entries), (ip) => this.writtenStatus(ip), nowMs));
+    const ips = statuses.map((status) => status.ip);
+    entries.push(...this.summaries.entries([], ips, (ip) => this.writtenStatus(ip), nowMs));
     blocks.add(history.drain(), entries);
     blocks.drain(entries);
     return msetCommands(entries);
@@ -354,5 +353,7 @@ export interface RunRecord {
   /** The run's time: `updated_at` of every status it writes. */
   nowMs: number;
   statusEntries: Entry[];
+  /** The IPs of `statusEntries`, in the same order (the statuses the summaries must match). */
+  writtenIps: string[];
   historyEntries: Entry[];
 }

@@ -11,6 +11,12 @@ import type { Argument } from './resp-encoder.ts';
 // runs only commands Redis itself flags `readonly` (taken from COMMAND INFO of Redis 7), plus a
 // few that read nothing but are harmless; anything unknown counts as a write.
 
+/**
+ * An argument as the rules read it: a JSON one, or the path form's bytes, read as UTF-8 (by
+ * String) only where a rule looks at it.
+ */
+export type CommandWord = Argument | Buffer;
+
 export interface Refusal {
   status: 400 | 403;
   message: string;
@@ -125,7 +131,7 @@ const NOTHING: ReadonlySet<string> = new Set();
  * `allowed` holds the rule names the operator allowed (see allowedCommands).
  */
 export function refusalFor(
-  command: readonly Argument[],
+  command: readonly CommandWord[],
   readOnly: boolean,
   allowed: ReadonlySet<string> = NOTHING,
 ): Refusal | null {
@@ -155,7 +161,7 @@ export function refusalFor(
 }
 
 /** The name a command is allowed or refused under: some forms of a command have one of their own. */
-function ruleName(name: string, command: readonly Argument[]): string {
+function ruleName(name: string, command: readonly CommandWord[]): string {
   if (name === 'script' && command.length > 1 && String(command[1]).toLowerCase() === 'flush') {
     return 'script-flush';
   }
@@ -163,19 +169,19 @@ function ruleName(name: string, command: readonly Argument[]): string {
   return name;
 }
 
-function hasWord(command: readonly Argument[], from: number, word: string): boolean {
+function hasWord(command: readonly CommandWord[], from: number, word: string): boolean {
   for (let i = from; i < command.length; i++) if (String(command[i]).toLowerCase() === word) return true;
   return false;
 }
 
-function isRead(name: string, command: readonly Argument[]): boolean {
+function isRead(name: string, command: readonly CommandWord[]): boolean {
   if (READ_COMMANDS.has(name)) return true;
   const subcommands = READ_SUBCOMMANDS[name];
   return subcommands !== undefined && command.length > 1 && subcommands.has(String(command[1]).toLowerCase());
 }
 
 /** XREAD's BLOCK option comes before STREAMS; after STREAMS every word is a key or an id. */
-function hasBlockOption(command: readonly Argument[]): boolean {
+function hasBlockOption(command: readonly CommandWord[]): boolean {
   for (let i = 1; i < command.length; i++) {
     const word = String(command[i]).toLowerCase();
     if (word === 'streams') return false;

@@ -1,6 +1,6 @@
 import type { Role } from './auth.ts';
 import { asCommand, type Command } from './command-body.ts';
-import { refusalFor } from './command-rules.ts';
+import { type CommandWord, refusalFor } from './command-rules.ts';
 import { type RepliesCallback, RepliesTooLargeError } from './redis-connection.ts';
 import type { RedisPool } from './redis-pool.ts';
 import { errorJson, replyToJson, resultOrError } from './reply-json.ts';
@@ -40,12 +40,15 @@ export function runSingle(context: RunContext, body: unknown, answer: Answered):
 
 /** One command of the path form, whose arguments are bytes as they came (segments, body). */
 export function runPathCommand(context: RunContext, args: readonly Buffer[], answer: Answered): void {
-  // The rules look at names and options, for which the bytes read as UTF-8 are what matters.
-  const command = args.map((arg) => arg.toString());
-  runOne(context, command, encodeCommandBytes(args), answer);
+  runOne(context, args, encodeCommandBytes(args), answer);
 }
 
-function runOne(context: RunContext, command: Command, payload: string | Buffer, answer: Answered): void {
+function runOne(
+  context: RunContext,
+  command: readonly CommandWord[],
+  payload: string | Buffer,
+  answer: Answered,
+): void {
   const { pool, encoding } = context;
   const refusal = refusalIn(context, command);
   if (refusal) {
@@ -102,7 +105,7 @@ function statusOf(error: Error): number {
   return error instanceof RepliesTooLargeError ? 400 : 500;
 }
 
-function refusalIn(context: RunContext, command: Command) {
+function refusalIn(context: RunContext, command: readonly CommandWord[]) {
   return refusalFor(command, context.role === 'read-only', context.allowed);
 }
 

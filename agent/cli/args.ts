@@ -37,3 +37,17 @@ export function intOption(
   }
   return value;
 }
+
+/** Reads a decimal option from 0 to `max` (a loss ratio, an RTT limit); undefined when not given. */
+export function decimalOption(
+  command: string,
+  flag: string,
+  raw: string | undefined,
+  max: number,
+): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(raw) || Number(raw) > max) {
+    throw new UsageError(`ping-agent ${command}: ${flag} must be a number from 0 to ${max}, not "${raw}"`);
+  }
+  return Number(raw);
+}

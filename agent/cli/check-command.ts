@@ -1,5 +1,5 @@
 import { apiTarget, apiUrl } from './api-target.ts';
-import { intOption, parseCommandArgs } from './args.ts';
+import { decimalOption, intOption, parseCommandArgs } from './args.ts';
 import { EXIT, UsageError } from './usage-error.ts';
 
 // `ping-agent check`: the API's CI verdict from a shell. Plain HTTP to /v1/check; nothing from the
@@ -57,12 +57,9 @@ export function checkConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (!values.group) throw new UsageError('ping-agent check: --group is required (the group to check)');
   const query = new URLSearchParams({ group: values.group });
   if (values.agent) query.set('agent', values.agent);
+  // Passed on as typed: the API reads the same decimal.
   const limit = (flag: string, raw: string | undefined, name: string, max: number) => {
-    if (raw === undefined) return;
-    if (!/^[0-9]+(\.[0-9]+)?$/.test(raw) || Number(raw) > max) {
-      throw new UsageError(`ping-agent check: ${flag} must be a number from 0 to ${max}, not "${raw}"`);
-    }
-    query.set(name, raw);
+    if (decimalOption('check', flag, raw, max) !== undefined) query.set(name, raw!);
   };
   limit('--max-loss', values['max-loss'], 'max_loss', 1);
   limit('--max-rtt-ms', values['max-rtt-ms'], 'max_rtt_ms', 600_000);

@@ -1,6 +1,6 @@
 import type { TargetFigures } from '../../shared/measurement-schema.ts';
 import { apiTarget, apiUrl } from './api-target.ts';
-import { intOption, parseCommandArgs } from './args.ts';
+import { decimalOption, intOption, parseCommandArgs } from './args.ts';
 import { EXIT, UsageError } from './usage-error.ts';
 
 // `ping-agent measure`: an on-demand measurement from a shell (a CI step after a route or firewall
@@ -58,14 +58,6 @@ const fail = (message: string): never => {
   throw new UsageError(`ping-agent measure: ${message}`);
 };
 
-function numberOption(flag: string, raw: string | undefined, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(raw) || Number(raw) > max) {
-    fail(`${flag} must be a number from 0 to ${max}, not "${raw}"`);
-  }
-  return Number(raw);
-}
-
 /** Flags with their environment fallbacks, checked in one place; throws a UsageError naming the fix. */
 export function measureConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): MeasureConfig | 'help' {
   const { values, positionals } = parseCommandArgs('measure', argv, options);
@@ -92,8 +84,8 @@ export function measureConfig(argv: string[], env: NodeJS.ProcessEnv = process.e
     base,
     token,
     body,
-    maxLoss: numberOption('--max-loss', values['max-loss'], 1) ?? 0,
-    maxRttMs: numberOption('--max-rtt-ms', values['max-rtt-ms'], 600_000) ?? null,
+    maxLoss: decimalOption('measure', '--max-loss', values['max-loss'], 1) ?? 0,
+    maxRttMs: decimalOption('measure', '--max-rtt-ms', values['max-rtt-ms'], 600_000) ?? null,
     json: values.json ?? false,
   };
 }

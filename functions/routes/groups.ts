@@ -157,7 +157,8 @@ groups.openapi(
     const { group } = c.req.valid('param');
     const force = c.req.valid('query').force === 'true';
     const store = storeOf(c);
-    if ((await store.groups.get(group)) === null) throw noGroup(group);
+    // Existence only: reading the members (up to 65,536) would cost transfer and a sort for nothing.
+    if (!(await store.groups.existing([group])).has(group)) throw noGroup(group);
     const users = await store.jobs.usingGroup(group, await store.agents.names());
     if (users.length > 0 && !force) {
       const names = users.map((u) => `${u.agent}/${u.job}`).join(', ');

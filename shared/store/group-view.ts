@@ -7,9 +7,9 @@ import {
 } from '../schema.ts';
 import { digestCount, membershipDigest } from '../summary/membership-digest.ts';
 import { readSummary } from '../summary/read-summary.ts';
-import { type StoreContext, sortedStrings } from './context.ts';
+import { KEYS_PER_REQUEST, mgetInParts, type StoreContext, sortedStrings } from './context.ts';
 import { readJob } from './jobs.ts';
-import { KEYS_PER_REQUEST, mgetInParts, readStatus } from './statuses.ts';
+import { readStatus } from './statuses.ts';
 
 export { KEYS_PER_REQUEST };
 

@@ -8,8 +8,7 @@ import {
   slotOf,
 } from '../history-blocks.ts';
 import { type HistoryPoint, historyPointSchema } from '../schema.ts';
-import type { StoreContext } from './context.ts';
-import { mgetInParts } from './statuses.ts';
+import { mgetInParts, type StoreContext } from './context.ts';
 
 // History for graphs. The agent writes packed blocks (shared/history-blocks.ts): a ring of
 // `ip-minute-block_{agent}_{ip}_{slot}` keys of 20 minutes each and `ip-hour-block_…` keys of one

@@ -48,7 +48,7 @@ export interface ReplyBudget {
 }
 
 /** Stands for a top-level reply skipped because its request's budget was exceeded. */
-export const SKIPPED: Reply = null;
+const SKIPPED: Reply = null;
 
 const CR = 13;
 // RESP2's type bytes: + - : $ *

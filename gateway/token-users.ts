@@ -80,7 +80,7 @@ export function readUserRecord(reply: Reply): UserRecord | null {
   };
 }
 
-export function passwordHash(password: string): string {
+function passwordHash(password: string): string {
   return createHash('sha256').update(password).digest('hex');
 }
 

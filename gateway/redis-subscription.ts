@@ -8,6 +8,8 @@ import { RedisErrorReply, type Reply, RespParser } from './resp-parser.ts';
 // pushes at any time instead of one reply per request, so it cannot share the pipelined
 // connections' FIFO: each stream gets its own, and ending the stream closes it.
 
+const PING = encodeCommands([['PING']]);
+
 export type SubscribeKind = 'subscribe' | 'psubscribe';
 
 export interface SubscriptionHandlers {
@@ -75,7 +77,7 @@ export class RedisSubscription {
       return false;
     }
     this.pingsOwed++;
-    this.socket.write(encodeCommands([['PING']]));
+    this.socket.write(PING);
     return true;
   }
 

@@ -80,6 +80,11 @@ export function decodeCode(code: number): number | null {
   return Math.round(CODE_FLOOR_MS * Math.exp((code - 1) * CODE_STEP) * 1000) / 1000;
 }
 
+/** Bytes of a block: the header, then per point two counts and a code per quantile. */
+function blockBytes(shape: BlockShape, countBits: number): number {
+  return HEADER_BYTES + Math.ceil((shape.points * (2 * countBits + QUANTILES.length * CODE_BITS)) / 8);
+}
+
 /** Packs the points (each at its own offset from `start`; others absent) into a block value. */
 export function encodeBlock(shape: BlockShape, start: number, points: readonly HistoryPoint[]): string {
   const slots: (HistoryPoint | undefined)[] = new Array(shape.points);
@@ -92,7 +97,7 @@ export function encodeBlock(shape: BlockShape, start: number, points: readonly H
   }
   const maxCount = 2 ** MAX_COUNT_BITS - 1;
   const countBits = Math.max(1, Math.min(MAX_COUNT_BITS, Math.ceil(Math.log2(largest + 1))));
-  const bits = new BitWriter(HEADER_BYTES + Math.ceil((shape.points * (2 * countBits + 7 * CODE_BITS)) / 8));
+  const bits = new BitWriter(blockBytes(shape, countBits));
   bits.bytes[0] = VERSION;
   new DataView(bits.bytes.buffer).setUint32(1, start);
   bits.bytes[5] = countBits;
@@ -115,8 +120,7 @@ export function decodeBlock(
   const start = new DataView(bytes.buffer, bytes.byteOffset).getUint32(1);
   const countBits = bytes[5]!;
   if (countBits < 1 || countBits > MAX_COUNT_BITS) return null;
-  if (bytes.length < HEADER_BYTES + Math.ceil((shape.points * (2 * countBits + 7 * CODE_BITS)) / 8))
-    return null;
+  if (bytes.length < blockBytes(shape, countBits)) return null;
   const bits = new BitReader(bytes, HEADER_BYTES * 8);
   const points: HistoryPoint[] = [];
   for (let i = 0; i < shape.points; i++) {

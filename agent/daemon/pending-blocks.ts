@@ -62,13 +62,10 @@ class OpenBlocks {
 
   /** Adds a point, merged with one of the same time already in the block. */
   merge(slot: number, point: HistoryPoint): void {
+    // `write` copies the point's fields into the pool, so whatever else the object holds stays out.
     const at = this.find(slot, point.t);
-    const { t, sent, received, min, p10, p25, median, p75, p90, max } = point;
-    const clean = { t, sent, received, min, p10, p25, median, p75, p90, max };
-    this.write(
-      at >= 0 ? at : this.points.push(slot),
-      at >= 0 ? mergeHistoryPoints([this.pointAt(at), clean])[0]! : clean,
-    );
+    if (at >= 0) this.write(at, mergeHistoryPoints([this.pointAt(at), point])[0]!);
+    else this.write(this.points.push(slot), point);
     this.dirty[slot] = 1;
   }
 

@@ -19,11 +19,13 @@ const AGENT_MIN_TARGETS = 3;
 const ROLLUP_MAX_AGE_MS = 10 * 60_000;
 const MAX_DIAGNOSIS = 20;
 
+/** Every failure counts towards the diagnosis; only the first `listed` come back located. */
 export function locateFaults(
   failing: readonly Failing[],
   agents: readonly GroupViewAgent[],
   rollups: ReadonlyMap<string, AgentRollup>,
   nowMs: number,
+  listed = failing.length,
 ): { failing: LocatedFailing[]; diagnosis: string[] } {
   const diagnosis: string[] = [];
   const siteAgents = new Set<string>();
@@ -51,7 +53,7 @@ export function locateFaults(
     if (set.size >= 2 && set.size * 2 > electorate) targets.set(ip, electorate);
   }
 
-  const located = failing.map((f): LocatedFailing => {
+  const located = failing.slice(0, listed).map((f): LocatedFailing => {
     let likely_cause: LikelyCause = 'unknown';
     if (f.reason === 'offline') likely_cause = 'agent';
     else if (measured(f) && f.agent !== null && siteAgents.has(f.agent)) likely_cause = 'agent';

@@ -89,7 +89,7 @@ check.openapi(
       answer.declined === undefined
         ? answer.verdict
         : verdict(await groupView.readAfterSummaries(fast), limits, now, query.agent);
-    const located = locateFaults(result.failing, fast.agents, fast.rollups, now);
+    const located = locateFaults(result.failing, fast.agents, fast.rollups, now, MAX_LISTED);
     const body = {
       ok: result.ok,
       group: query.group,
@@ -97,7 +97,7 @@ check.openapi(
       checked: result.checked,
       limits,
       failing_count: result.failing.length,
-      failing: located.failing.slice(0, MAX_LISTED),
+      failing: located.failing,
       diagnosis: located.diagnosis,
       answered_from: answer.declined === undefined ? ('summaries' as const) : ('statuses' as const),
     };

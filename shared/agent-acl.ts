@@ -1,4 +1,4 @@
-import { type KeySchema, keySchema } from './keys.ts';
+import { escapeGlob, type KeySchema, keySchema } from './keys.ts';
 
 // What a field agent's own Redis user may do, as ACL SETUSER rules. Agents run on the least
 // trusted machines of a deployment, so each gets a user that writes only its own keys, reads only
@@ -88,17 +88,12 @@ export interface AgentKeyPatterns {
 
 const HOLE = '\u0000';
 
-/** Redis glob metacharacters escaped, so a prefix or name is matched literally. */
-export function escapeAclGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
 /** The pattern of one family: the key function called with the agent and holes for the other parts. */
 function familyPattern(keys: KeySchema, name: keyof typeof AGENT_ACCESS, agent: string): string {
   const fn = keys[name] as (...parts: unknown[]) => string;
   const parts = fn.length === 0 ? [] : [agent, ...Array.from({ length: fn.length - 1 }, () => HOLE)];
   const key = fn(...parts);
-  return escapeAclGlob(key).split(HOLE).join('*');
+  return escapeGlob(key).split(HOLE).join('*');
 }
 
 /** The agent's key and channel patterns, derived from the key functions. */
@@ -108,7 +103,7 @@ export function agentKeyPatterns(agent: string, prefix = ''): AgentKeyPatterns {
   for (const [name, access] of Object.entries(AGENT_ACCESS) as [keyof typeof AGENT_ACCESS, AgentAccess][]) {
     if (access === 'none') continue;
     if (access === 'subscribe') {
-      out.channels.push(escapeAclGlob((keys[name] as () => string)()));
+      out.channels.push(escapeGlob((keys[name] as () => string)()));
       continue;
     }
     // Families that are not the agent's own take a hole where the agent's name would go.

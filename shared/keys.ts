@@ -151,7 +151,8 @@ export function groupSummaryPattern(keys: KeySchema, agent: string): string {
   return `${escapeGlob(keys.groupSummary(agent, ''))}*`;
 }
 
-function escapeGlob(text: string): string {
+/** Redis glob metacharacters escaped, so a prefix or name is matched literally (SCAN MATCH, ACL patterns). */
+export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 

@@ -28,6 +28,7 @@ export const requireToken: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw apiError(403, 'forbidden', `the read-only token cannot ${c.req.method}; use API_TOKEN`);
   }
   c.set('access', access);
+  c.set('tokenDigest', presented!);
   await next();
 };
 

@@ -31,7 +31,11 @@ export interface Bindings {
   ALERT_RETRY_BASE_S?: string;
 }
 
-export type AppEnv = { Bindings: Bindings; Variables: { store?: Store; access?: 'read' | 'write' } };
+export type AppEnv = {
+  Bindings: Bindings;
+  /** `tokenDigest`: SHA-256 of the bearer token that authenticated the request (auth.ts). */
+  Variables: { store?: Store; access?: 'read' | 'write'; tokenDigest?: ArrayBuffer };
+};
 export type AppContext = Context<AppEnv>;
 
 function required(env: Bindings | undefined, name: keyof Bindings): string {

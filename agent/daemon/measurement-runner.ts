@@ -1,4 +1,5 @@
 import { type MeasurementRequest, parseMeasurementMessage } from '../../shared/measurement-schema.ts';
+import { JOB_LIMITS } from '../../shared/schema.ts';
 import type { Store } from '../../shared/store.ts';
 import { probeFigures } from '../icmp/probe-figures.ts';
 import type { ProbeEngine } from '../icmp/types.ts';
@@ -142,7 +143,7 @@ export class MeasurementRunner {
         count: request.count,
         periodMs: request.interval_ms,
         timeoutMs: request.timeout_ms,
-        size: this.o.size ?? 56,
+        size: this.o.size ?? JOB_LIMITS.size.default,
       });
       await store.measurements.markFinished(request, agent, startedAt, results.map(probeFigures), now());
       log.info({ measurement: id, targets: results.length, ms: now() - startedAt }, 'measurement finished');

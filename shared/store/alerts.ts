@@ -84,8 +84,13 @@ export function alertStore({ redis, keys }: StoreContext) {
 
     /** Removes the rule, its state and its log; false when there was no such rule. */
     async deleteRule(name: string): Promise<boolean> {
-      const rule = await this.ruleIfReadable(name);
-      const version = Number((await redis.pipeline().zscore(keys.alertStates(), name).exec())[0] ?? 0);
+      // The rule (for its transition keys) and its version, in one request.
+      const read = redis.pipeline();
+      read.get(keys.alertRule(name));
+      read.zscore(keys.alertStates(), name);
+      const [raw, score] = (await read.exec()) as [unknown, unknown];
+      const rule = parseStoredOrNull(storedRuleSchema, raw, keys.alertRule(name));
+      const version = Number(score ?? 0);
       const p = redis.multi();
       p.del(keys.alertRule(name), keys.alertLog(name));
       p.srem(keys.alertList(), name);
@@ -198,12 +203,8 @@ export function alertStore({ redis, keys }: StoreContext) {
     async log(name: string): Promise<DeliveryLog[]> {
       const raws = (await redis.pipeline().lrange(keys.alertLog(name), 0, -1).exec())[0] as unknown[];
       return (raws ?? []).flatMap((raw) => {
-        try {
-          const line = parseStored(deliveryLogSchema, raw, keys.alertLog(name));
-          return line ? [line] : [];
-        } catch {
-          return [];
-        }
+        const line = parseStoredOrNull(deliveryLogSchema, raw, keys.alertLog(name));
+        return line ? [line] : [];
       });
     },
 

@@ -83,7 +83,7 @@ export class JobRunner {
   }
 
   /** The IPs of the groups; read from Redis only after a change, the last known members otherwise. */
-  async resolve(groups: readonly string[]): Promise<string[]> {
+  private async resolve(groups: readonly string[]): Promise<string[]> {
     const toRead = groups.filter((g) => !this.freshGroups.has(g));
     try {
       if (toRead.length > 0) {
@@ -109,7 +109,7 @@ export class JobRunner {
    * The IPs the given jobs probe, as last resolved; null while a group has not been read yet (just
    * after a start), when that cannot be told.
    */
-  targetsOf(plans: Iterable<JobPlan>): Set<string> | null {
+  private targetsOf(plans: Iterable<JobPlan>): Set<string> | null {
     const ips = new Set<string>();
     for (const plan of plans) {
       for (const group of plan.groups) {
@@ -156,7 +156,7 @@ export class JobRunner {
    * taken out of service is neither probed, nor listed, nor shown as fresh for ever. Nothing
    * while a group has not been read yet (just after a start), when that cannot be told.
    */
-  stale(change: ErrListChange): ResultCommand[] {
+  private stale(change: ErrListChange): ResultCommand[] {
     const { agent, store, written, errList, ipState, history, blocks } = this.deps;
     const groups = this.jobGroups();
     const state = `${this.membersRead}\u0000${[...groups].sort().join('\u0000')}`;
@@ -319,12 +319,12 @@ export class JobRunner {
   }
 
   /** The statuses as Redis holds them (what a summary is built from). */
-  writtenStatus(ip: string): IpStatus | undefined {
+  private writtenStatus(ip: string): IpStatus | undefined {
     return this.deps.written.get(ip);
   }
 
   /** The members of a group as last read (what the run probed). */
-  membersOf(group: string): readonly string[] | undefined {
+  private membersOf(group: string): readonly string[] | undefined {
     return this.lastMembers.get(group);
   }
 
@@ -346,7 +346,7 @@ export class JobRunner {
 }
 
 /** What one run hands to `runEntries`. */
-export interface RunRecord {
+interface RunRecord {
   job: string;
   /** The groups the job covers (their members: `membersOf`). */
   groups: readonly string[];

@@ -38,7 +38,9 @@ export function buildSummary(
       missing.push(ip);
       continue;
     }
-    const entry = entryOf({ ...status, ip });
+    // Under the member's own spelling, set on the small entry rather than on a copy of the status.
+    const entry = entryOf(status);
+    entry.ip = ip;
     // An entry without a loss or an RTT figure fails some check whatever its neighbours do.
     if (entry.loss === null || entry.rtt === null) required.push(entry);
     else others.push(entry);

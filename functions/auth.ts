@@ -5,7 +5,8 @@ import { apiError } from './errors.ts';
 // Bearer auth: API_TOKEN may read and write, READ_TOKEN may only read (GET and HEAD). Each binding
 // may hold two values at once so a token can be rotated without downtime.
 
-const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** The methods READ_TOKEN may use; router.ts documents the 403 on every other. */
+export const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const requireToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { write, read } = tokenBindings(c.env);

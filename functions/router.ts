@@ -1,5 +1,6 @@
 import { OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import { READ_METHODS } from './auth.ts';
 import { jsonBody, limitBody } from './body.ts';
 import type { AppEnv } from './env.ts';
 import { apiError } from './errors.ts';
@@ -45,8 +46,6 @@ export function newRouter() {
   return router;
 }
 
-const READ_METHODS = new Set(['get', 'head', 'options']);
-
 /** The route with the shared body middleware and the answers the shared rules may give. */
 export function withSharedRules<R extends RouteConfig>(route: R): R {
   const body = route.request?.body;
@@ -67,7 +66,8 @@ export function withSharedRules<R extends RouteConfig>(route: R): R {
   }
   if (route.security?.length) {
     shared[401] = errorResponse('missing or wrong bearer token');
-    if (!READ_METHODS.has(route.method)) shared[403] = errorResponse('the read-only token cannot write');
+    if (!READ_METHODS.has(route.method.toUpperCase()))
+      shared[403] = errorResponse('the read-only token cannot write');
   }
   if (body) shared[413] = errorResponse(`body over 1 MB`);
   if (validated) {

@@ -9,6 +9,7 @@ import {
   jobNameSchema,
   jobValueSchema,
 } from '../shared/schema.ts';
+import { MAX_GROUP_IPS } from './ip-input.ts';
 
 // The zod schemas that validate requests and, through @hono/zod-openapi, write /openapi.json, so
 // the description cannot say other than what is checked. Values stored in Redis (names, job
@@ -53,7 +54,7 @@ export const ipEntry = z
     example: '198.18.0.1',
   });
 /** Bounded so a 1 MB body cannot hold more entries than a group may. */
-const ipEntries = z.array(ipEntry).max(65_536);
+const ipEntries = z.array(ipEntry).max(MAX_GROUP_IPS);
 
 export const putGroupBody = z.strictObject({ ips: ipEntries }).openapi('GroupReplace');
 export const patchGroupBody = z

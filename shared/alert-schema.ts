@@ -1,14 +1,16 @@
 import { z } from 'zod';
+import { AGENT_NAME_PATTERN, nameRule } from './names.ts';
 import { agentNameSchema, groupNameSchema } from './schema.ts';
 
 // Alert rules, notifiers and what evaluating and delivering them leaves in Redis. Rule, notifier and
 // delivery ids never contain `_` (see keys.ts), so names follow the agent name rule.
 
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
-const NAME_RULE = '1-64 letters, digits, "." and "-", starting with a letter or digit (no "_")';
-
-export const alertNameSchema = z.string().regex(NAME_PATTERN, `not a valid alert name: ${NAME_RULE}`);
-export const notifierNameSchema = z.string().regex(NAME_PATTERN, `not a valid notifier name: ${NAME_RULE}`);
+export const alertNameSchema = z
+  .string()
+  .regex(AGENT_NAME_PATTERN, `not a valid alert name: ${nameRule('agent')}`);
+export const notifierNameSchema = z
+  .string()
+  .regex(AGENT_NAME_PATTERN, `not a valid notifier name: ${nameRule('agent')}`);
 
 export const ALERT_LIMITS = {
   for_s: { min: 0, max: 86_400, default: 120 },

@@ -7,6 +7,7 @@ import {
   MINUTE_BLOCKS,
   slotOf,
 } from '../history-blocks.ts';
+import type { KeySchema } from '../keys.ts';
 import { type HistoryPoint, historyPointSchema } from '../schema.ts';
 import { mgetInParts, type StoreContext } from './context.ts';
 
@@ -25,17 +26,21 @@ export const HISTORY = {
   hour: { bucketSeconds: 3600, keepSeconds: 30 * 24 * 3600 },
 } as const;
 
-export function historyStore({ redis, keys }: StoreContext) {
-  const keyOf = (agent: string, ip: string, resolution: HistoryResolution) =>
-    resolution === 'minute' ? keys.ipMinutes(agent, ip) : keys.ipHours(agent, ip);
+/** The old layout's sorted set of one IP's history at this resolution. */
+export function historyKeyOf(
+  keys: KeySchema,
+  agent: string,
+  ip: string,
+  resolution: HistoryResolution,
+): string {
+  return resolution === 'minute' ? keys.ipMinutes(agent, ip) : keys.ipHours(agent, ip);
+}
 
+export function historyStore({ redis, keys }: StoreContext) {
   const blockKeyOf = (agent: string, ip: string, resolution: HistoryResolution, slot: number) =>
     resolution === 'minute' ? keys.ipMinuteBlock(agent, ip, slot) : keys.ipHourBlock(agent, ip, slot);
 
   return {
-    keyOf,
-    blockKeyOf,
-
     /** Buckets starting in [fromSec, toSec], oldest first, one point per start: one MGET and one ZRANGE, one request. */
     async range(
       agent: string,
@@ -48,7 +53,7 @@ export function historyStore({ redis, keys }: StoreContext) {
       const starts = blockStartsIn(shape, ip, fromSec, toSec);
       const p = redis.pipeline();
       p.mget(...starts.map((start) => blockKeyOf(agent, ip, resolution, slotOf(shape, ip, start))));
-      p.zrange(keyOf(agent, ip, resolution), fromSec, toSec, { byScore: true });
+      p.zrange(historyKeyOf(keys, agent, ip, resolution), fromSec, toSec, { byScore: true });
       const [blocks, legacy] = (await p.exec()) as [(string | null)[], string[]];
       const points: HistoryPoint[] = legacy.flatMap((member) => readPoint(member));
       blocks.forEach((raw, i) => {

@@ -1,6 +1,6 @@
 import type { HistoryPoint } from '../schema.ts';
 import { chunk, type RedisClient, type StoreContext } from './context.ts';
-import { HISTORY, type HistoryResolution } from './history.ts';
+import { HISTORY, type HistoryResolution, historyKeyOf } from './history.ts';
 
 // The agent's writes, as plain data. A job run turns into a list of these; they go to Redis in
 // pipelines, or to the on-disk spool when Redis does not answer, and are replayed from there
@@ -80,9 +80,6 @@ const isPositiveInteger = (v: unknown): v is number => Number.isSafeInteger(v) &
 const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 export function resultCommands({ keys }: Pick<StoreContext, 'keys'>) {
-  const historyKey = (agent: string, ip: string, resolution: HistoryResolution) =>
-    resolution === 'minute' ? keys.ipMinutes(agent, ip) : keys.ipHours(agent, ip);
-
   return {
     errAdd(agent: string, ips: string[]): ResultCommand {
       return { op: 'sadd', key: keys.agentErrList(agent), members: ips };
@@ -102,7 +99,7 @@ export function resultCommands({ keys }: Pick<StoreContext, 'keys'>) {
     ): ResultCommand {
       return {
         op: 'zadd',
-        key: historyKey(agent, ip, resolution),
+        key: historyKeyOf(keys, agent, ip, resolution),
         score: point.t,
         member: JSON.stringify(point),
       };
@@ -111,7 +108,7 @@ export function resultCommands({ keys }: Pick<StoreContext, 'keys'>) {
     /** Caps a history set to its retention and lets it vanish once nothing writes to it. */
     historyTrim(agent: string, ip: string, resolution: HistoryResolution, nowSec: number): ResultCommand[] {
       const { keepSeconds } = HISTORY[resolution];
-      const key = historyKey(agent, ip, resolution);
+      const key = historyKeyOf(keys, agent, ip, resolution);
       return [
         { op: 'zremrangebyscore', key, min: 0, max: nowSec - keepSeconds },
         { op: 'expire', key, seconds: keepSeconds },

@@ -79,7 +79,7 @@ export type TargetFigures = z.infer<typeof targetFiguresSchema>;
 
 export const STORED_STATES = ['running', 'finished', 'failed'] as const;
 
-/** `measurement-state_{id}_{agent}`: written by the agent when it starts and when it ends. */
+/** `measurement-state_{agent}_{id}`: written by the agent when it starts and when it ends. */
 export const measurementStateSchema = z.looseObject({
   state: z.enum(STORED_STATES),
   started_at: z.number(),
@@ -88,7 +88,7 @@ export const measurementStateSchema = z.looseObject({
 });
 export type MeasurementState = z.infer<typeof measurementStateSchema>;
 
-/** `measurement-result_{id}_{agent}`: the figures of every target, written with the `finished` state. */
+/** `measurement-result_{agent}_{id}`: the figures of every target, written with the `finished` state. */
 export const measurementResultSchema = z.looseObject({ targets: z.array(targetFiguresSchema) });
 
 export const AGENT_STATES = ['queued', 'running', 'finished', 'offline', 'failed'] as const;

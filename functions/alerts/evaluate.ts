@@ -9,8 +9,8 @@ import { ALERT_LIMITS, type GroupRule } from '../../shared/alert-schema.ts';
 import type { AlertStore } from '../../shared/store/alerts.ts';
 import type { Store } from '../../shared/store.ts';
 import { type LocatedFailing, locateFaults } from '../check/fault-site.ts';
-import { summaryVerdict } from '../check/summary-verdict.ts';
-import { type Limits, verdict } from '../check/verdict.ts';
+import { groupVerdict } from '../check/group-verdict.ts';
+import type { Limits } from '../check/verdict.ts';
 import { alertEvent } from './messages.ts';
 import { initialState, nextState } from './state-machine.ts';
 
@@ -117,14 +117,10 @@ function observer(store: Store, nowMs: number) {
     const fast = await once(summaryReads, rule.group, () => store.groupView.readSummaries(rule.group));
     if (!fast) return noGroup(rule.group);
     const agents = rule.agents ? fast.agents.filter((a) => rule.agents!.includes(a.name)) : fast.agents;
-    const answer = summaryVerdict({ ...fast, agents }, limits, nowMs);
-    let result = answer.declined === undefined ? answer.verdict : null;
-    if (!result) {
-      // As /v1/check does: what the summaries' read fetched is reused, so the fallback costs the
-      // members' and the statuses' trips rather than a whole second read of the group.
-      const view = await once(fullReads, rule.group, () => store.groupView.readAfterSummaries(fast));
-      result = verdict({ ...view, agents }, limits, nowMs);
-    }
+    // What the summaries' read fetched is reused, so the fallback costs the members' and the
+    // statuses' trips rather than a whole second read of the group.
+    const readAll = () => once(fullReads, rule.group, () => store.groupView.readAfterSummaries(fast));
+    const { verdict: result } = await groupVerdict(fast, limits, nowMs, readAll, { agents });
     const located = locateFaults(result.failing, agents, fast.rollups, nowMs);
     return {
       failing: !result.ok,

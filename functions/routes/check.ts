@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { locateFaults } from '../check/fault-site.ts';
-import { expectDecline, summaryVerdict } from '../check/summary-verdict.ts';
-import { DEFAULT_LIMITS, type Limits, type Verdict, verdict } from '../check/verdict.ts';
+import { groupVerdict } from '../check/group-verdict.ts';
+import { expectDecline } from '../check/summary-verdict.ts';
+import { DEFAULT_LIMITS, type Limits } from '../check/verdict.ts';
 import { storeOf } from '../env.ts';
 import { newRouter } from '../router.ts';
 import {
@@ -84,11 +85,13 @@ check.openapi(
       expectDecline(read, limits, now, query.agent),
     );
     if (!fast) throw noGroup(query.group);
-    const answer = summaryVerdict(fast, limits, now, query.agent);
-    const result: Verdict =
-      answer.declined === undefined
-        ? answer.verdict
-        : verdict(await groupView.readAfterSummaries(fast), limits, now, query.agent);
+    const { verdict: result, answeredFrom } = await groupVerdict(
+      fast,
+      limits,
+      now,
+      () => groupView.readAfterSummaries(fast),
+      { onlyAgent: query.agent },
+    );
     const located = locateFaults(result.failing, fast.agents, fast.rollups, now, MAX_LISTED);
     const body = {
       ok: result.ok,
@@ -99,7 +102,7 @@ check.openapi(
       failing_count: result.failing.length,
       failing: located.failing,
       diagnosis: located.diagnosis,
-      answered_from: answer.declined === undefined ? ('summaries' as const) : ('statuses' as const),
+      answered_from: answeredFrom,
     };
     return result.ok ? c.json(body, 200) : c.json(body, 412);
   },

@@ -296,17 +296,10 @@ export function groupViewStore({ redis, keys }: StoreContext) {
         : Promise.resolve(null),
     ]);
     keepSummariesOf(summaries, agents);
-    if (early) {
+    if (early || ips.length === 0 || agents.length === 0) {
       return {
         agents,
-        statuses: new Map(agents.map((a) => [a.name, early.get(a.name) ?? new Map<string, IpStatus>()])),
-        roundTrips: 3,
-      };
-    }
-    if (ips.length === 0 || agents.length === 0) {
-      return {
-        agents,
-        statuses: new Map(agents.map((a) => [a.name, new Map<string, IpStatus>()])),
+        statuses: new Map(agents.map((a) => [a.name, early?.get(a.name) ?? new Map<string, IpStatus>()])),
         roundTrips: 3,
       };
     }

@@ -56,7 +56,7 @@ function configError(name: keyof Bindings, problem: string): never {
 }
 
 /** Splits a binding holding one or two values (rotation) by spaces or commas. */
-export function splitValues(raw: string): string[] {
+function splitValues(raw: string): string[] {
   return raw.split(/[\s,]+/).filter((v) => v.length > 0);
 }
 

@@ -26,7 +26,7 @@ function addressesIn(entries: readonly string[]): number {
   return total;
 }
 
-export function inBlock(ip: ParsedIp, block: CidrBlock): boolean {
+function inBlock(ip: ParsedIp, block: CidrBlock): boolean {
   if (ip.family !== block.network.family) return false;
   for (let bit = 0; bit < block.prefix; bit++) {
     const mask = 0x80 >> (bit & 7);

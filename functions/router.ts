@@ -47,7 +47,7 @@ export function newRouter() {
 }
 
 /** The route with the shared body middleware and the answers the shared rules may give. */
-export function withSharedRules<R extends RouteConfig>(route: R): R {
+function withSharedRules<R extends RouteConfig>(route: R): R {
   const body = route.request?.body;
   // A body described by a zod JSON schema is parsed by the router; the webhook's is not (its
   // signature covers the raw bytes, so it checks the media type itself, after the signature).

@@ -22,7 +22,7 @@ import { MAX_GROUP_IPS } from './ip-input.ts';
 // generator reads too and which returns a new schema that has `.openapi()`.
 export const groupName = groupNameSchema.meta({ example: 'dc1' });
 export const agentName = agentNameSchema.meta({ example: 'edge-1' });
-export const jobName = jobNameSchema.meta({ example: 'core' });
+const jobName = jobNameSchema.meta({ example: 'core' });
 
 export const groupParams = z.object({ group: groupName.openapi({ param: { name: 'group', in: 'path' } }) });
 export const agentParams = z.object({ agent: agentName.openapi({ param: { name: 'agent', in: 'path' } }) });
@@ -94,7 +94,7 @@ export function queryNumber(min: number, max: number) {
   return z.preprocess(fromText(NUMBER_TEXT), z.number({ error }).min(min).max(max));
 }
 
-export const errorBody = z
+const errorBody = z
   .object({
     error: z.looseObject({ type: z.string(), message: z.string() }),
   })

@@ -10,7 +10,7 @@ import { urlTarget } from './notifier-url.ts';
 // attempt is a line in the rule's delivery log. The webhook-id is the delivery's id, the same on
 // every retry; the timestamp and signature are the attempt's own.
 
-export const DELIVERY_POLICY = {
+const DELIVERY_POLICY = {
   /** Attempts an invocation makes before leaving the delivery to a later one, and the waits between. */
   waitsMs: [1_000, 2_000],
   /** Invocations that try a delivery before it is given up. */

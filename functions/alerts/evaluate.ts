@@ -86,7 +86,7 @@ export async function evaluateAlerts(
 }
 
 /** The notifications a state announces: one per notifier, ids stable for that transition. */
-export function deliveriesOf(rule: AlertRule, state: AlertState, nowMs: number): Delivery[] {
+function deliveriesOf(rule: AlertRule, state: AlertState, nowMs: number): Delivery[] {
   if (!state.event) return [];
   const event = alertEvent(rule, state);
   return rule.notify.map((notifier) => ({

@@ -7,7 +7,7 @@ import { type EvaluationReport, evaluateAlerts } from './evaluate.ts';
 // rule, then send what is due, within a budget well inside what a Cron invocation may run.
 
 /** How long an invocation keeps starting delivery attempts. */
-export const DELIVERY_BUDGET_MS = 20_000;
+const DELIVERY_BUDGET_MS = 20_000;
 
 export async function runAlerts(
   env: Bindings,

@@ -96,7 +96,7 @@ export function planPage(input: {
 }
 
 /** Most (agent, IP) cells on one page: ~100 bytes each keeps a page near 600 KB. */
-export const REPORT_CELLS_PER_PAGE = 6_000;
+const REPORT_CELLS_PER_PAGE = 6_000;
 
 /** The page size actually served: the asked limit, lowered so a page stays within its cells. */
 export function pageSize(limit: number, agentCount: number): number {

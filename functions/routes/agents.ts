@@ -73,7 +73,7 @@ async function knownAgent(store: Store, agent: string): Promise<AgentSummary> {
   return summary;
 }
 
-export function noAgent(agent: string) {
+function noAgent(agent: string) {
   return apiError(404, 'not_found', `no agent named ${agent}`, { agent });
 }
 

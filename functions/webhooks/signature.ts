@@ -22,7 +22,7 @@ export interface SignedHeaders {
   signature: string;
 }
 
-export function base64ToBytes(text: string): Uint8Array {
+function base64ToBytes(text: string): Uint8Array {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

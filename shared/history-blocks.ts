@@ -163,6 +163,7 @@ function fromBase64(value: string): Uint8Array | null {
   }
 }
 
+/** Values are below 2^24 (counts are capped at MAX_COUNT_BITS, codes have CODE_BITS), so shifts are exact. */
 class BitWriter {
   readonly bytes: Uint8Array;
   offset = 0;
@@ -171,7 +172,7 @@ class BitWriter {
   }
   write(value: number, width: number): void {
     for (let b = width - 1; b >= 0; b--) {
-      if (Math.floor(value / 2 ** b) % 2 === 1) this.bytes[this.offset >> 3]! |= 0x80 >> (this.offset & 7);
+      if ((value >>> b) & 1) this.bytes[this.offset >> 3]! |= 0x80 >> (this.offset & 7);
       this.offset++;
     }
   }

@@ -61,10 +61,16 @@ export function measurementStore({ redis, keys }: StoreContext) {
   return {
     /** Every listed agent (or the named ones, listed or not) with its heartbeat's process start. */
     async candidates(names?: readonly string[]): Promise<MeasurementCandidate[]> {
-      const listed = new Set(sortedStrings(await redis.smembers(keys.agentList())));
+      // Named agents' heartbeats come in the same request as the list; all agents' need the list first.
+      const p = redis.pipeline();
+      p.smembers(keys.agentList());
+      if (names && names.length > 0) p.mget(...names.map((n) => keys.agentOnline(n)));
+      const [members, namedBeats] = (await p.exec()) as [unknown, unknown[]?];
+      const listed = new Set(sortedStrings(members));
       const chosen = names ? [...names] : [...listed].sort();
       if (chosen.length === 0) return [];
-      const beats = (await redis.mget(...chosen.map((n) => keys.agentOnline(n)))) as unknown[];
+      const beats =
+        namedBeats ?? ((await redis.mget(...chosen.map((n) => keys.agentOnline(n)))) as unknown[]);
       return chosen.map((name, i) => ({ name, listed: listed.has(name), startedAt: startedAtOf(beats[i]) }));
     },
 

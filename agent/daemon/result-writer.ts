@@ -1,3 +1,4 @@
+import { isTransientReply } from '../../shared/redis-requester.ts';
 import type { RedisClient } from '../../shared/store/context.ts';
 import { queueResultCommand, type ResultCommand, resultCommandBytes } from '../../shared/store/results.ts';
 import { Backoff, sleep } from './backoff.ts';
@@ -14,8 +15,6 @@ import type { Spool } from './spool.ts';
 
 export const MAX_COMMANDS_PER_REQUEST = 1_000;
 export const MAX_BYTES_PER_REQUEST = 900 * 1024;
-/** Error replies that pass with time (out of memory, loading, busy script, failover), so a retry may work. */
-const TRANSIENT_REPLY = /^(OOM|LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/;
 
 export function splitBatches(commands: readonly ResultCommand[]): ResultCommand[][] {
   const out: ResultCommand[][] = [];
@@ -101,8 +100,7 @@ export class ResultWriter {
       // the wrong type, written by hand), so retrying the batch would only block every later one.
       const replies = await pipeline.exec({ keepErrors: true });
       const errors = replies.flatMap((reply, i) => (reply.error ? [{ i, error: reply.error }] : []));
-      if (errors.some((e) => TRANSIENT_REPLY.test(e.error)))
-        return this.retry(errors[0]!.error, batch.length);
+      if (errors.some((e) => isTransientReply(e.error))) return this.retry(errors[0]!.error, batch.length);
       this.backoff.reset();
       this.failing = false;
       this.stats.written += batch.length - errors.length;

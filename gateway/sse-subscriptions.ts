@@ -99,6 +99,9 @@ export class Subscriptions {
       finished = true;
       clearInterval(keepalive);
       owned.delete(stream);
+      // The token's last stream gone: its entry goes too, or every token that ever subscribed
+      // would keep one.
+      if (owned.size === 0 && this.open.get(role) === owned) this.open.delete(role);
     };
     const write = (text: string) => {
       if (!started) {

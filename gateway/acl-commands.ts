@@ -49,9 +49,10 @@ export async function runAclCommand(
   if (sub === 'resttoken') {
     if (args.length !== 4) return refuse('ACL RESTTOKEN takes a username and its password');
     const [, , user, password] = args as [string, string, string, string];
-    const reply = await adminCommand(pool, ['ACL', 'GETUSER', user]);
+    // A reserved user is refused alike, without asking Redis.
+    const reply = users.isReserved(user) ? null : await adminCommand(pool, ['ACL', 'GETUSER', user]);
     if (reply instanceof RedisErrorReply) return { status: 400, body: errorJson(reply.message) };
-    if (users.isReserved(user) || !acceptsPassword(readUserRecord(reply), password)) {
+    if (reply === null || !acceptsPassword(readUserRecord(reply), password)) {
       return refuse('no such user, or the password does not match');
     }
     // Every password this gateway accepts for REST is a token from GENTOKEN, as on Upstash.

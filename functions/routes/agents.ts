@@ -67,9 +67,11 @@ agents.openapi(
 
 /** The agent's summary; 404 unless it is registered, online or has jobs. */
 async function knownAgent(store: Store, agent: string): Promise<AgentSummary> {
-  const [[summary], names] = await Promise.all([store.agents.summaries([agent]), store.agents.names()]);
-  if (!summary || (!names.includes(agent) && !summary.online && summary.job_count === 0))
-    throw noAgent(agent);
+  const [[summary], registered] = await Promise.all([
+    store.agents.summaries([agent]),
+    store.agents.isRegistered(agent),
+  ]);
+  if (!summary || (!registered && !summary.online && summary.job_count === 0)) throw noAgent(agent);
   return summary;
 }
 

@@ -35,6 +35,11 @@ export function agentStore(context: StoreContext) {
   }
 
   return {
+    /** One SISMEMBER: whether the agent is in `agent-list`, without reading the whole list. */
+    async isRegistered(agent: string): Promise<boolean> {
+      return Number(await redis.sismember(keys.agentList(), agent)) === 1;
+    },
+
     async names(): Promise<string[]> {
       return sortedStrings(await redis.smembers(keys.agentList()));
     },

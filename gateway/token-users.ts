@@ -21,6 +21,9 @@ const MIN_PASSWORD_LENGTH = 20;
 /** A refused token is answered from memory this long: a misconfigured agent retrying costs Redis
  * one ACL GETUSER per this, not one per request. Changes through the gateway end it at once. */
 const REFUSED_FOR_MS = 10_000;
+/** A verified token not used for this long loses its session and Redis connection: a token
+ * rotated around the gateway (redis-cli) is never presented again to be found refused. */
+const IDLE_SESSION_MS = 10 * 60_000;
 /** At most this many refused tokens are remembered; the oldest go first. */
 const MAX_REFUSED = 10_000;
 
@@ -114,6 +117,8 @@ export class TokenUsers {
   private readonly checking = new Map<string, Promise<UserSession | null>>();
   private readonly refused = new Map<string, { user: string; until: number }>();
   private readonly recheckMs: number;
+  private readonly idleMs: number;
+  private sweptAt = Date.now();
 
   /**
    * `admin` runs ACL GETUSER; `target` is how the gateway reaches Redis, whose login user is never
@@ -124,6 +129,8 @@ export class TokenUsers {
     private readonly admin: RedisPool,
     options: {
       recheckMs?: number;
+      /** How long an unused verified token keeps its session (default IDLE_SESSION_MS). */
+      idleSessionMs?: number;
       connectTimeoutMs: number;
       replyTimeoutMs: number;
       /** Told when a user's sessions are dropped, so whatever else it holds open can end too. */
@@ -138,6 +145,7 @@ export class TokenUsers {
       }),
   ) {
     this.recheckMs = options.recheckMs ?? DEFAULT_RECHECK_MS;
+    this.idleMs = Math.max(options.idleSessionMs ?? IDLE_SESSION_MS, this.recheckMs);
     this.onForget = options.onForget;
   }
 
@@ -157,12 +165,28 @@ export class TokenUsers {
     if (user === null || this.isReserved(user)) return Promise.resolve(null);
     const refusal = this.refused.get(token);
     if (refusal && Date.now() < refusal.until) return Promise.resolve(null);
+    this.sweepIdle();
     let pending = this.checking.get(token);
     if (!pending) {
       pending = this.check(user, token).finally(() => this.checking.delete(token));
       this.checking.set(token, pending);
     }
     return pending;
+  }
+
+  /**
+   * Closes sessions idle past idleMs, at most once a minute. A token in use is checked
+   * again every recheckMs, which renews its checkedAt, so an old checkedAt means an unused token.
+   */
+  private sweepIdle(): void {
+    const now = Date.now();
+    if (now - this.sweptAt < Math.min(60_000, this.idleMs)) return;
+    this.sweptAt = now;
+    for (const [token, entry] of this.verified) {
+      if (now - entry.checkedAt <= this.idleMs) continue;
+      entry.session.pool.close();
+      this.verified.delete(token);
+    }
   }
 
   /** Drops every session of `user` at once: its rules or passwords just changed. */

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { AGENT_NAME_PATTERN, nameRule } from './names.ts';
 import { agentNameSchema, groupNameSchema } from './schema.ts';
+import { z } from './zod.ts';
 
 // Alert rules, notifiers and what evaluating and delivering them leaves in Redis. Rule, notifier and
 // delivery ids never contain `_` (see keys.ts), so names follow the agent name rule.

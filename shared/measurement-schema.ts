@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.ts';
 
 // On-demand measurements (issue 13): a client asks chosen agents to ping chosen targets now. The
 // API stores the request under `measurement_{id}` and announces it on the config channel; each

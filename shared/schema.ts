@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { cronSpecProblem } from './cron-spec.ts';
 import { AGENT_NAME_PATTERN, GROUP_NAME_PATTERN, JOB_NAME_PATTERN, nameRule } from './names.ts';
+import { z } from './zod.ts';
 
 // Schemas of every value stored in Redis. Values are read loosely (fields we do not know survive
 // and are ignored), because the seed's users write keys by hand; the API validates its own input

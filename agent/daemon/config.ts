@@ -1,8 +1,8 @@
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { cronSpecProblem } from '../../shared/cron-spec.ts';
 import { AGENT_NAME_PATTERN, nameRule, toAgentName } from '../../shared/names.ts';
+import { z } from '../../shared/zod.ts';
 import { UsageError } from '../cli/usage-error.ts';
 
 // The daemon's configuration: the one module that reads the environment for the agent. Every value

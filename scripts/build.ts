@@ -7,7 +7,7 @@ import { devNeedsCheckout } from './dev-needs-checkout.ts';
 // starts on bare Node with no compiler. Each subcommand stays its own chunk (loaded only when
 // called, as in the sources), so `ping-agent check` never parses the probe engine. The
 // raw-socket addon stays outside the bundle: it is a compiled .node file that npm builds on the
-// installing machine. Everything else (hono, zod, @upstash/redis, pino, croner) is inside.
+// installing machine. Everything else (hono, zod, @upstash/redis, croner) is inside.
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = fileURLToPath(new URL('../dist', import.meta.url));
@@ -38,11 +38,6 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   external: ['raw-socket'],
   plugins: [devNeedsCheckout],
-  // Bundled CommonJS dependencies (pino) call require() for Node's built-ins; an ES module has
-  // no require, so give them one.
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
   legalComments: 'linked',
   logLevel: 'warning',
 });

@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return EXIT.usage;
   }
-  // Loaded here so `--help` and bad arguments never load pino or the raw-socket addon.
+  // Loaded here so `--help` and bad arguments never load the daemon or the raw-socket addon.
   const { loadConfig } = await import('../daemon/config.ts');
   const config = loadConfig();
   const { createLogger } = await import('../daemon/logger.ts');

@@ -66,6 +66,12 @@ export class HistoryBuckets {
   private hourMax = new Float64Array(0);
   private bins = new Uint16Array(0);
 
+  /** Sizes the columns for a run's IPs before they are added (see IpSlots.expect). */
+  expect(results: readonly { readonly ip: string }[]): void {
+    const fresh = this.slots.expect(results);
+    this.minuteRtts.expect(this.slots.room, fresh);
+  }
+
   /** Adds a run's outcome for an IP at `nowSec`; pushes any bucket this completes into `out`. */
   add(ip: string, sent: number, rttsMs: readonly number[], nowSec: number, out: FinishedPoint[]): void {
     const minuteStart = nowSec - (nowSec % HISTORY.minute.bucketSeconds);
@@ -134,15 +140,16 @@ export class HistoryBuckets {
   private slotFor(ip: string): number {
     const slot = this.slots.add(ip);
     const length = this.slots.length;
-    this.minuteT = fitted(this.minuteT, length);
-    this.minuteSent = fitted(this.minuteSent, length);
-    this.minuteReceived = fitted(this.minuteReceived, length);
-    this.hourT = fitted(this.hourT, length);
-    this.hourSent = fitted(this.hourSent, length);
-    this.hourReceived = fitted(this.hourReceived, length);
-    this.hourMin = fitted(this.hourMin, length);
-    this.hourMax = fitted(this.hourMax, length);
-    this.bins = fitted(this.bins, length * BINS);
+    const room = this.slots.room;
+    this.minuteT = fitted(this.minuteT, length, 0, room);
+    this.minuteSent = fitted(this.minuteSent, length, 0, room);
+    this.minuteReceived = fitted(this.minuteReceived, length, 0, room);
+    this.hourT = fitted(this.hourT, length, 0, room);
+    this.hourSent = fitted(this.hourSent, length, 0, room);
+    this.hourReceived = fitted(this.hourReceived, length, 0, room);
+    this.hourMin = fitted(this.hourMin, length, 0, room);
+    this.hourMax = fitted(this.hourMax, length, 0, room);
+    this.bins = fitted(this.bins, length * BINS, 0, room * BINS);
     return slot;
   }
 

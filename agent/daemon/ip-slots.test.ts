@@ -39,6 +39,22 @@ describe('IpSlots', () => {
     expect(slots.size).toBe(0);
     expect(slots.add('d')).toBe(0);
   });
+
+  it('plans room for the new IPs of a run, counting freed slots and known IPs', () => {
+    const slots = new IpSlots();
+    for (let i = 0; i < 10; i++) slots.add(`10.0.0.${i}`);
+    slots.remove('10.0.0.3');
+    const run = Array.from({ length: 20 }, (_, i) => ({ ip: `10.0.0.${i}` }));
+    // 11 of the 20 are new (10..19 and the removed .3); one of them takes the freed slot.
+    expect(slots.expect(run)).toBe(11);
+    expect(slots.room).toBe(20);
+    for (const { ip } of run) slots.add(ip);
+    expect(slots.length).toBe(20);
+    expect(slots.expect(run)).toBe(0);
+    expect(slots.room).toBe(20);
+    slots.clear();
+    expect(slots.room).toBe(0);
+  });
 });
 
 describe('fitted', () => {
@@ -51,5 +67,28 @@ describe('fitted', () => {
     const c = fitted(new Int32Array(20), 21);
     expect(c).toBeInstanceOf(Int32Array);
     expect(c.length).toBe(30);
+  });
+
+  it('grows straight to the planned room, and by half again past it', () => {
+    const planned = fitted(new Float64Array(16), 17, Number.NaN, 10_000);
+    expect(planned.length).toBe(10_000);
+    expect(Number.isNaN(planned[9_999]!)).toBe(true);
+    expect(fitted(planned, 10_000, 0, 10_000)).toBe(planned);
+    expect(fitted(planned, 10_001, 0, 10_000).length).toBe(15_000);
+  });
+
+  it('sizes a table once for a whole run of new IPs', () => {
+    // The way the tables use it: plan, then add slot by slot, fitting the array at each.
+    const slots = new IpSlots();
+    const run = Array.from({ length: 5_000 }, (_, i) => ({ ip: `10.0.${i >> 8}.${i & 255}` }));
+    slots.expect(run);
+    let column = new Float64Array(0);
+    const lengths = new Set<number>();
+    for (const { ip } of run) {
+      slots.add(ip);
+      column = fitted(column, slots.length, 0, slots.room);
+      lengths.add(column.length);
+    }
+    expect([...lengths]).toEqual([5_000]);
   });
 });

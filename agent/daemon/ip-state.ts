@@ -42,6 +42,12 @@ export class IpStateTable {
     return this.slots.size;
   }
 
+  /** Sizes the columns for a run's results before they are recorded (see IpSlots.expect). */
+  expect(results: readonly TargetResult[]): void {
+    const fresh = this.slots.expect(results);
+    this.samples.expect(this.slots.room, fresh);
+  }
+
   /** Continues the counts of a status read back from Redis (after a restart). */
   seed(status: IpStatus): void {
     const n = status.return_count;
@@ -119,17 +125,18 @@ export class IpStateTable {
   private slotFor(ip: string): number {
     const slot = this.slots.add(ip);
     const length = this.slots.length;
-    this.sent = fitted(this.sent, length);
-    this.received = fitted(this.received, length);
-    this.sum = fitted(this.sum, length);
-    this.sumSquares = fitted(this.sumSquares, length);
-    this.min = fitted(this.min, length);
-    this.max = fitted(this.max, length);
-    this.last = fitted(this.last, length);
-    this.ttl = fitted(this.ttl, length);
-    this.windowSent = fitted(this.windowSent, length);
-    this.windowReceived = fitted(this.windowReceived, length);
-    this.recordedAtMs = fitted(this.recordedAtMs, length);
+    const room = this.slots.room;
+    this.sent = fitted(this.sent, length, 0, room);
+    this.received = fitted(this.received, length, 0, room);
+    this.sum = fitted(this.sum, length, 0, room);
+    this.sumSquares = fitted(this.sumSquares, length, 0, room);
+    this.min = fitted(this.min, length, 0, room);
+    this.max = fitted(this.max, length, 0, room);
+    this.last = fitted(this.last, length, 0, room);
+    this.ttl = fitted(this.ttl, length, 0, room);
+    this.windowSent = fitted(this.windowSent, length, 0, room);
+    this.windowReceived = fitted(this.windowReceived, length, 0, room);
+    this.recordedAtMs = fitted(this.recordedAtMs, length, 0, room);
     this.sent[slot] = 0;
     this.received[slot] = 0;
     this.sum[slot] = 0;

@@ -236,6 +236,10 @@ export class JobRunner {
     const finished: FinishedPoint[] = [];
     let sent = 0;
     let received = 0;
+    // A run's new IPs (all of them at the first run) grow each table once, to size.
+    ipState.expect(results);
+    history.expect(results);
+    written.expect(results);
     for (const result of results) {
       sent += result.sent;
       received += result.received;

@@ -70,4 +70,20 @@ describe('RecordLists', () => {
       expect(lists2.values(list)).toEqual([0, 1, 2, 3, 4].map((i) => list * 10 + i));
     expect(lists2.chunksInUse).toBe(300);
   });
+
+  it('grows once for the lists and chunks planned, with records intact', () => {
+    const lists = new RecordLists(2, 4);
+    pushAll(lists, 0, [1, 2]);
+    lists.expect(1_000, 999);
+    const pools = new Set<Float64Array>([lists.data]);
+    for (let list = 1; list < 1_000; list++) {
+      pushAll(lists, list, [list]);
+      pools.add(lists.data);
+    }
+    // The first pool, and the one copy made when it filled; by half again, it would have been 8.
+    expect(pools.size).toBe(2);
+    expect(lists.data.length).toBe(1_000 * 4 * 2);
+    expect(lists.values(0)).toEqual([1, 2]);
+    expect(lists.values(999, 1)).toEqual([-999]);
+  });
 });

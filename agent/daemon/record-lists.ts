@@ -18,6 +18,9 @@ export class RecordLists {
   private freeChunk = NONE;
   private inUse = 0;
   /** Per list: its first and last chunk, where its first record sits in the first chunk, how many. */
+  /** Lists and chunks planned for by `expect`: what the arrays grow to when they must grow. */
+  private listRoom = 0;
+  private chunkRoom = 0;
   private head = new Int32Array(0);
   private tail = new Int32Array(0);
   private first = new Int32Array(0);
@@ -29,6 +32,15 @@ export class RecordLists {
   ) {
     this.data = new Float64Array(16 * chunkRecords * width);
     this.next = new Int32Array(16);
+  }
+
+  /**
+   * Plans for `lists` lists in all and `moreChunks` more chunks in use (one per list about to get
+   * its first record): growing for them then copies the arrays once (see IpSlots.expect).
+   */
+  expect(lists: number, moreChunks: number): void {
+    this.listRoom = lists;
+    this.chunkRoom = this.inUse + moreChunks;
   }
 
   /** Chunks holding records now (for tests and accounting). */
@@ -133,10 +145,10 @@ export class RecordLists {
 
   private fit(list: number): void {
     if (list < this.count.length) return;
-    this.head = fitted(this.head, list + 1, NONE);
-    this.tail = fitted(this.tail, list + 1, NONE);
-    this.first = fitted(this.first, list + 1);
-    this.count = fitted(this.count, list + 1);
+    this.head = fitted(this.head, list + 1, NONE, this.listRoom);
+    this.tail = fitted(this.tail, list + 1, NONE, this.listRoom);
+    this.first = fitted(this.first, list + 1, 0, this.listRoom);
+    this.count = fitted(this.count, list + 1, 0, this.listRoom);
   }
 
   private takeChunk(): number {
@@ -147,7 +159,7 @@ export class RecordLists {
       return chunk;
     }
     if (this.chunks === this.next.length) {
-      this.next = fitted(this.next, this.chunks + 1);
+      this.next = fitted(this.next, this.chunks + 1, 0, this.chunkRoom);
       this.data = fitted(this.data, this.next.length * this.chunkRecords * this.width);
     }
     return this.chunks++;

@@ -38,6 +38,11 @@ export class WrittenStatuses {
 
   constructor(private readonly refreshMs: number) {}
 
+  /** Sizes the columns for a run's IPs before their statuses are recorded (see IpSlots.expect). */
+  expect(results: readonly { readonly ip: string }[]): void {
+    this.slots.expect(results);
+  }
+
   /** Whether this run must write the IP's new status. */
   isDue(status: IpStatus, nowMs: number): boolean {
     const slot = this.slots.slotOf(status.ip);
@@ -96,7 +101,7 @@ export class WrittenStatuses {
 
   private set(status: IpStatus, atMs: number): void {
     const slot = this.slots.add(status.ip);
-    this.writtenAtMs = fitted(this.writtenAtMs, this.slots.length);
+    this.writtenAtMs = fitted(this.writtenAtMs, this.slots.length, 0, this.slots.room);
     this.statuses[slot] = status;
     this.writtenAtMs[slot] = atMs;
   }

@@ -26,6 +26,35 @@ describe('HistoryBuckets', () => {
     expect(point).toMatchObject({ t: t0, sent: 12, received: 10, min: 1, max: 5.5, median: 3.25 });
   });
 
+  it('sorts each minute on its own: RTTs out of order, a long minute then a short one', () => {
+    const h = new HistoryBuckets();
+    const out: FinishedPoint[] = [];
+    const t0 = 1_700_000_040;
+    // 40 RTTs, descending: 40, 39, ... 1 (more than the first scratch space holds).
+    h.add(
+      '198.18.0.1',
+      40,
+      Array.from({ length: 40 }, (_, i) => 40 - i),
+      t0,
+      out,
+    );
+    h.add('198.18.0.2', 3, [7, 2, 5], t0, out);
+    h.add('198.18.0.1', 1, [], t0 + 60, out);
+    h.add('198.18.0.2', 1, [], t0 + 60, out);
+    const [long, short] = out.map((f) => f.point);
+    expect(long).toMatchObject({
+      min: 1,
+      p10: 4.9,
+      p25: 10.75,
+      median: 20.5,
+      p75: 30.25,
+      p90: 36.1,
+      max: 40,
+    });
+    // The shorter minute sees none of the longer one's values left in the scratch space.
+    expect(short).toMatchObject({ received: 3, min: 2, median: 5, max: 7, p10: 2.6, p90: 6.6 });
+  });
+
   it('hands out hours with quantiles within a bin of the truth, clamped to min and max', () => {
     const h = new HistoryBuckets();
     const out: FinishedPoint[] = [];

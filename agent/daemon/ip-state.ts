@@ -35,6 +35,9 @@ export class IpStateTable {
   /** When the IP's last result was recorded (its status can be told again as it was then). */
   private recordedAtMs = new Float64Array(0);
   private readonly samples = new RecordLists(SAMPLE_WIDTH, 4);
+  /** The last `updated_at` made: every status of a run shares its time, so one string serves them. */
+  private isoMs = Number.NaN;
+  private iso = '';
 
   constructor(private readonly windowS: number) {}
 
@@ -153,6 +156,14 @@ export class IpStateTable {
     return slot;
   }
 
+  private isoOf(ms: number): string {
+    if (ms !== this.isoMs) {
+      this.isoMs = ms;
+      this.iso = new Date(ms).toISOString();
+    }
+    return this.iso;
+  }
+
   private statusOf(ip: string, slot: number, nowMs: number): IpStatus {
     const received = this.received[slot]!;
     const avg = received > 0 ? this.sum[slot]! / received : null;
@@ -175,7 +186,7 @@ export class IpStateTable {
       ttl: orNull(this.ttl[slot]!),
       loss_window: windowSent === 0 ? 0 : Math.round((1 - windowReceived / windowSent) * 10_000) / 10_000,
       window_s: this.windowS,
-      updated_at: new Date(nowMs).toISOString(),
+      updated_at: this.isoOf(nowMs),
     };
   }
 }

@@ -86,4 +86,13 @@ describe('RecordLists', () => {
     expect(lists.values(0)).toEqual([1, 2]);
     expect(lists.values(999, 1)).toEqual([-999]);
   });
+
+  it('copies a field of a list across chunks, oldest first, after records were dropped', () => {
+    const lists = new RecordLists(2, 4);
+    pushAll(lists, 3, [1, 2, 3, 4, 5, 6, 7]);
+    lists.shift(3);
+    const out = new Float64Array(6);
+    lists.copyTo(3, out, 1);
+    expect([...out]).toEqual([-2, -3, -4, -5, -6, -7]);
+  });
 });

@@ -12,7 +12,7 @@ export interface RttStats {
 }
 
 /** The q-quantile (0..1) of ascending values, linearly interpolated; null for none. */
-export function quantile(sorted: readonly number[], q: number): number | null {
+export function quantile(sorted: ArrayLike<number>, q: number): number | null {
   if (sorted.length === 0) return null;
   const position = (sorted.length - 1) * q;
   const low = Math.floor(position);

@@ -17,10 +17,10 @@ export class RecordLists {
   private chunks = 0;
   private freeChunk = NONE;
   private inUse = 0;
-  /** Per list: its first and last chunk, where its first record sits in the first chunk, how many. */
   /** Lists and chunks planned for by `expect`: what the arrays grow to when they must grow. */
   private listRoom = 0;
   private chunkRoom = 0;
+  /** Per list: its first and last chunk, where its first record sits in the first chunk, how many. */
   private head = new Int32Array(0);
   private tail = new Int32Array(0);
   private first = new Int32Array(0);

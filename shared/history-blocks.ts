@@ -1,3 +1,4 @@
+import { fnv1a32 } from './fnv1a.ts';
 import type { HistoryPoint } from './schema.ts';
 
 // History packed for Redis: a block is a run of fixed-width points (one per minute, or one per
@@ -44,9 +45,7 @@ export function blockSeconds(shape: BlockShape): number {
  */
 export function blockPhase(shape: BlockShape, ip: string): number {
   if (shape !== MINUTE_BLOCKS) return 0;
-  let hash = 2166136261;
-  for (let i = 0; i < ip.length; i++) hash = Math.imul(hash ^ ip.charCodeAt(i), 16777619);
-  return ((hash >>> 0) % shape.points) * shape.pointSeconds;
+  return (fnv1a32(ip) % shape.points) * shape.pointSeconds;
 }
 
 /** Start of the block holding time `t` for this IP. */

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { cronSpecProblem } from '../../shared/cron-spec.ts';
+import { fnv1a32 } from '../../shared/fnv1a.ts';
 import { JOB_LIMITS, type JobValue } from '../../shared/schema.ts';
 import type { StoredJob } from '../../shared/store/jobs.ts';
 
@@ -88,8 +89,6 @@ export function nextJobSet(
 
 /** A fixed offset per job inside its interval (up to a second), so jobs do not all fire at once. */
 export function spreadOffsetMs(name: string, intervalS: number): number {
-  let hash = 2166136261;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
   const span = Math.min(1_000, (intervalS * 1000) / 4);
-  return (hash >>> 0) % Math.max(1, Math.floor(span));
+  return fnv1a32(name) % Math.max(1, Math.floor(span));
 }

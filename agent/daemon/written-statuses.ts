@@ -1,3 +1,4 @@
+import { fnv1a32 } from '../../shared/fnv1a.ts';
 import type { IpStatus } from '../../shared/schema.ts';
 import { fitted, IpSlots } from './ip-slots.ts';
 
@@ -20,9 +21,7 @@ export function verdictChanged(before: IpStatus, after: IpStatus): boolean {
 }
 
 function phaseOf(ip: string, periodMs: number): number {
-  let hash = 2166136261;
-  for (let i = 0; i < ip.length; i++) hash = Math.imul(hash ^ ip.charCodeAt(i), 16777619);
-  return (hash >>> 0) % periodMs;
+  return fnv1a32(ip) % periodMs;
 }
 
 export class WrittenStatuses {

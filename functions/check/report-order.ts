@@ -1,3 +1,4 @@
+import { fnv1a32 } from '../../shared/fnv1a.ts';
 import type { GroupSummary } from '../../shared/schema.ts';
 
 // The order a group's report pages through, without ever reading or sorting the whole membership:
@@ -105,7 +106,5 @@ export function pageSize(limit: number, agentCount: number): number {
 
 /** A 32-bit FNV-1a hash in 8 hex digits: a stamp, not a secret. */
 function stampOf(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return fnv1a32(text).toString(16).padStart(8, '0');
 }

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { bytesToBase64 } from '../shared/base64.ts';
 
 // The HTML pages (/dashboard, /docs) are served with a Content-Security-Policy that lets them run
 // their own inline script and style, by hash, and nothing else: no other script, no plugin, no
@@ -10,9 +11,7 @@ const policies = new Map<string, Promise<string>>();
 
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  let binary = '';
-  for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
-  return `'sha256-${btoa(binary)}'`;
+  return `'sha256-${bytesToBase64(new Uint8Array(digest))}'`;
 }
 
 async function hashesOf(html: string, tag: 'script' | 'style'): Promise<string> {

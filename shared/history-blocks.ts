@@ -1,3 +1,4 @@
+import { base64ToBytes, bytesToBase64 } from './base64.ts';
 import { fnv1a32 } from './fnv1a.ts';
 import type { HistoryPoint } from './schema.ts';
 
@@ -106,7 +107,7 @@ export function encodeBlock(shape: BlockShape, start: number, points: readonly H
     bits.write(Math.min(maxCount, p?.received ?? 0), countBits);
     for (const q of QUANTILES) bits.write(p ? encodeCode(p[q]) : 0, CODE_BITS);
   }
-  return toBase64(bits.bytes);
+  return bytesToBase64(bits.bytes);
 }
 
 /** The points of a block value, oldest first; null when it is not a block of this shape. */
@@ -144,19 +145,9 @@ export function decodeBlock(
   return { start, points };
 }
 
-// btoa/atob rather than Buffer: this module runs in the Worker too.
-function toBase64(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text);
-}
-
 function fromBase64(value: string): Uint8Array | null {
   try {
-    const text = atob(value);
-    const bytes = new Uint8Array(text.length);
-    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-    return bytes;
+    return base64ToBytes(value);
   } catch {
     return null;
   }

@@ -1,4 +1,5 @@
-import { bytesToBase64, sign } from './signature.ts';
+import { bytesToBase64 } from '../../shared/base64.ts';
+import { sign } from './signature.ts';
 
 // The sending side of Standard Webhooks, beside the verifying side (signature.ts) and sharing its
 // HMAC: alert notifications carry `webhook-id` (the same on every retry, so receivers can drop

@@ -1,3 +1,4 @@
+import { base64ToBytes, bytesToBase64 } from '../../shared/base64.ts';
 import { apiError } from '../errors.ts';
 
 // Standard Webhooks verification: the sender signs "{webhook-id}.{webhook-timestamp}.{raw body}"
@@ -20,19 +21,6 @@ export interface SignedHeaders {
   id: string;
   timestamp: string;
   signature: string;
-}
-
-function base64ToBytes(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-export function bytesToBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ALERT_LIMITS } from '../../shared/alert-schema.ts';
 import type { IpStatus, SummaryEntry } from '../../shared/schema.ts';
 import type { GroupView } from '../../shared/store.ts';
 import { membershipDigest } from '../../shared/summary/membership-digest.ts';
@@ -23,7 +24,12 @@ export interface Limits {
   max_age_s: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { max_loss: 0, max_rtt_ms: null, max_age_s: 180 };
+// An alert rule's limits are a check's, so they share the age's default and bounds (alert-schema.ts).
+export const DEFAULT_LIMITS: Limits = {
+  max_loss: 0,
+  max_rtt_ms: null,
+  max_age_s: ALERT_LIMITS.max_age_s.default,
+};
 
 export interface Failing {
   agent: string | null;

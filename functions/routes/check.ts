@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { ALERT_LIMITS } from '../../shared/alert-schema.ts';
 import { locateFaults } from '../check/fault-site.ts';
 import { groupVerdict } from '../check/group-verdict.ts';
 import { expectDecline } from '../check/summary-verdict.ts';
@@ -50,9 +51,9 @@ const checkQuery = z.strictObject({
   agent: agentName.optional(),
   max_loss: queryNumber(0, 1).optional().openapi({ description: '0..1, default 0' }),
   max_rtt_ms: queryNumber(0, 600_000).optional().openapi({ description: 'default: no RTT limit' }),
-  max_age_s: queryNumber(1, 86_400 * 30)
+  max_age_s: queryNumber(ALERT_LIMITS.max_age_s.min, ALERT_LIMITS.max_age_s.max)
     .optional()
-    .openapi({ description: 'default 180' }),
+    .openapi({ description: `default ${DEFAULT_LIMITS.max_age_s}` }),
 });
 
 check.openapi(

@@ -63,4 +63,18 @@ describe('createLogger', () => {
     expect(line).toMatchObject({ level: 50, msg: 'odd fields' });
     expect(line.log_error).toMatch(/circular|BigInt/i);
   });
+
+  it('keeps going when its destination fails (a closed pipe)', async () => {
+    const broken = new Writable({
+      write(_chunk, _enc, done) {
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const log = createLogger('edge-1', 'info', broken);
+    expect(() => log.info('one')).not.toThrow();
+    await new Promise((r) => setImmediate(r));
+    expect(() => log.info('two')).not.toThrow();
+    await new Promise((r) => setImmediate(r));
+    expect(broken.destroyed).toBe(true);
+  });
 });

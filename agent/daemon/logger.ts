@@ -40,6 +40,9 @@ function redact(key: string, value: unknown): unknown {
 /** Lines go to `destination` (stdout by default; on Linux a write to a pipe or file is synchronous). */
 export function createLogger(agent: string, level: LogLevel, destination?: NodeJS.WritableStream): Logger {
   const out = destination ?? process.stdout;
+  // A log reader that went away (a closed pipe: EPIPE) must not take the probing down with it:
+  // the lines are lost, the results still go to Redis.
+  out.on('error', () => {});
   const threshold = level === 'silent' ? Number.POSITIVE_INFINITY : LEVELS[level];
   const at = (name: Exclude<LogLevel, 'silent'>): LogCall => {
     const value = LEVELS[name];

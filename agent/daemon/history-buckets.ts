@@ -209,7 +209,9 @@ function rounded(value: number | null): number | null {
 }
 
 function hourPoint(bucket: HourBucket): HistoryPoint {
-  const q = (p: number) => binQuantile(bucket, p);
+  // The bins are counted once for the five quantiles.
+  const total = bucket.bins ? bucket.bins.reduce((s, n) => s + n, 0) : 0;
+  const q = (p: number) => binQuantile(bucket, total, p);
   return {
     t: bucket.t,
     sent: bucket.sent,
@@ -224,9 +226,9 @@ function hourPoint(bucket: HourBucket): HistoryPoint {
   };
 }
 
-function binQuantile(bucket: HourBucket, p: number): number | null {
+/** The p-quantile of the hour's RTTs, from its bins (`total`: their sum). */
+function binQuantile(bucket: HourBucket, total: number, p: number): number | null {
   if (!bucket.bins || bucket.min === null || bucket.max === null) return null;
-  const total = bucket.bins.reduce((s, n) => s + n, 0);
   const rank = p * (total - 1);
   let seen = 0;
   for (let bin = 0; bin < BINS; bin++) {

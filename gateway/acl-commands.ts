@@ -5,7 +5,6 @@ import { RedisErrorReply, type StringEncoding } from './resp-parser.ts';
 import type { Answer } from './run-commands.ts';
 import {
   acceptsPassword,
-  adminCommand,
   makeUserToken,
   readUserRecord,
   type TokenUsers,
@@ -50,7 +49,7 @@ export async function runAclCommand(
     if (args.length !== 4) return refuse('ACL RESTTOKEN takes a username and its password');
     const [, , user, password] = args as [string, string, string, string];
     // A reserved user is refused alike, without asking Redis.
-    const reply = users.isReserved(user) ? null : await adminCommand(pool, ['ACL', 'GETUSER', user]);
+    const reply = users.isReserved(user) ? null : await pool.command(['ACL', 'GETUSER', user]);
     if (reply instanceof RedisErrorReply) return { status: 400, body: errorJson(reply.message) };
     if (reply === null || !acceptsPassword(readUserRecord(reply), password)) {
       return refuse('no such user, or the password does not match');
@@ -71,12 +70,12 @@ export async function runAclCommand(
     if (sub === 'setuser' && args.slice(3).some((rule) => rule.toLowerCase() === 'nopass')) {
       return refuse('nopass is refused: every user needs a password, made with ACL GENTOKEN');
     }
-    const reply = await adminCommand(pool, args, encoding);
+    const reply = await pool.command(args, encoding);
     // Before answering, so the caller's next request already sees the change.
     for (const user of targets) users.forget(user);
     return answerOf(reply, encoding);
   }
-  return answerOf(await adminCommand(pool, args, encoding), encoding);
+  return answerOf(await pool.command(args, encoding), encoding);
 }
 
 // Answered in the request's encoding like every other reply: the client decodes what it asked

@@ -1,5 +1,7 @@
 import { type ConnectionOptions, RedisConnection } from './redis-connection.ts';
 import type { RedisTarget } from './redis-url.ts';
+import { appendCommand } from './resp-encoder.ts';
+import type { Reply, StringEncoding } from './resp-parser.ts';
 
 // A few shared, pipelined connections carry single commands and pipelines; transactions get a
 // connection of their own for their whole MULTI..EXEC, so nothing else ever runs on a connection
@@ -35,6 +37,16 @@ export class RedisPool {
     const connection = this.shared[this.nextShared]!;
     this.nextShared = (this.nextShared + 1) % this.shared.length;
     return connection;
+  }
+
+  /** Runs one command on a shared connection: the gateway's own small jobs (ACL, PING). */
+  command(command: readonly string[], encoding: StringEncoding = 'utf8'): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      this.pick().send(appendCommand('', command), 1, encoding, (error, replies) => {
+        if (error) reject(error);
+        else resolve(replies[0]!);
+      });
+    });
   }
 
   /** Runs `work` with a connection nobody else uses until `work` settles. */

@@ -17,7 +17,7 @@ import {
   runSingle,
 } from './run-commands.ts';
 import { DEFAULT_SUBSCRIPTION_LIMITS, Subscriptions } from './sse-subscriptions.ts';
-import { adminCommand, TokenUsers, type UserSession } from './token-users.ts';
+import { TokenUsers, type UserSession } from './token-users.ts';
 
 // The gateway's HTTP side: node:http rather than a framework, because every request is the same
 // small job (authenticate, read a JSON body, run it, answer in one write) and the framework's
@@ -293,7 +293,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url: `http://${host}:${address.port}`,
     port: address.port,
     checkRedis: () =>
-      adminCommand(pool, ['PING']).then(
+      pool.command(['PING']).then(
         (reply) => (reply instanceof RedisErrorReply ? reply.message : null),
         (error: Error) => error.message,
       ),

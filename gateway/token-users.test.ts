@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisServer } from '../test/support/redis-server.ts';
 import { RedisPool } from './redis-pool.ts';
 import { parseRedisUrl } from './redis-url.ts';
-import { adminCommand, makeUserToken, TokenUsers } from './token-users.ts';
+import { makeUserToken, TokenUsers } from './token-users.ts';
 
 // Verified user tokens against a real redis-server: a session no request has used for the idle
 // time is closed, with its Redis connection, so a token rotated around the gateway (and so never
@@ -28,13 +28,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** How many connections Redis holds logged in as `user`. */
 async function connectionsOf(user: string): Promise<number> {
-  const list = String(await adminCommand(admin, ['CLIENT', 'LIST']));
+  const list = String(await admin.command(['CLIENT', 'LIST']));
   return list.split('\n').filter((line) => line.includes(` user=${user} `)).length;
 }
 
 it('closes the session of a token unused for the idle time, and verifies it again if it comes back', async () => {
   const token = makeUserToken('idle-agent');
-  await adminCommand(admin, ['ACL', 'SETUSER', 'idle-agent', 'on', `>${token}`, '+ping']);
+  await admin.command(['ACL', 'SETUSER', 'idle-agent', 'on', `>${token}`, '+ping']);
   const users = new TokenUsers(parseRedisUrl(redis.url), admin, {
     recheckMs: 100,
     idleSessionMs: 300,
@@ -44,7 +44,7 @@ it('closes the session of a token unused for the idle time, and verifies it agai
   try {
     const session = await users.resolve(token);
     expect(session?.user).toBe('idle-agent');
-    expect(await adminCommand(session!.pool, ['PING'])).toBe('PONG');
+    expect(await session!.pool.command(['PING'])).toBe('PONG');
     expect(await connectionsOf('idle-agent')).toBe(1);
 
     await sleep(450);
@@ -55,7 +55,7 @@ it('closes the session of a token unused for the idle time, and verifies it agai
 
     const again = await users.resolve(token);
     expect(again).not.toBe(session);
-    expect(await adminCommand(again!.pool, ['PING'])).toBe('PONG');
+    expect(await again!.pool.command(['PING'])).toBe('PONG');
   } finally {
     users.close();
   }

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { RedisPool } from './redis-pool.ts';
 import type { RedisTarget } from './redis-url.ts';
-import { appendCommand } from './resp-encoder.ts';
-import { RedisErrorReply, type Reply, type StringEncoding } from './resp-parser.ts';
+import { RedisErrorReply, type Reply } from './resp-parser.ts';
 
 // Tokens of Redis ACL users, as Upstash hands them out with ACL GENTOKEN: one gateway serves many
 // users. A user token names its user and is itself the user's password in Redis, so the gateway
@@ -90,20 +89,6 @@ function passwordHash(password: string): string {
 /** True when Redis would let `password` log in as the user this record describes. */
 export function acceptsPassword(record: UserRecord | null, password: string): boolean {
   return record?.on === true && !record.nopass && record.passwords.includes(passwordHash(password));
-}
-
-/** Runs one command on the gateway's own connections. */
-export function adminCommand(
-  pool: RedisPool,
-  command: readonly string[],
-  encoding: StringEncoding = 'utf8',
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    pool.pick().send(appendCommand('', command), 1, encoding, (error, replies) => {
-      if (error) reject(error);
-      else resolve(replies[0]!);
-    });
-  });
 }
 
 interface Entry {
@@ -207,7 +192,7 @@ export class TokenUsers {
   }
 
   private async check(user: string, token: string): Promise<UserSession | null> {
-    const reply = await adminCommand(this.admin, ['ACL', 'GETUSER', user]);
+    const reply = await this.admin.command(['ACL', 'GETUSER', user]);
     if (reply instanceof RedisErrorReply) throw new Error(reply.message);
     const entry = this.verified.get(token);
     if (!acceptsPassword(readUserRecord(reply), token)) {

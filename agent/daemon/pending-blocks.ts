@@ -136,9 +136,8 @@ export class PendingBlocks {
       const slot = this.open(this.minutes, ip, point.t, out);
       this.minutes.merge(slot, point);
       if (point.t === this.minutes.start[slot]! + (MINUTE_BLOCKS.points - 1) * MINUTE_BLOCKS.pointSeconds) {
-        out.push(this.entry(this.minutes, ip, slot));
+        this.handOutMinutes(ip, slot, out);
         this.minutes.close(ip);
-        this.flushDay(ip, out);
       }
     }
   }
@@ -170,12 +169,16 @@ export class PendingBlocks {
     if (slot !== undefined && blocks.start[slot] === start) return slot;
     if (slot !== undefined) {
       // A block left incomplete (the agent paused, or the points of its end never came).
-      if (blocks === this.minutes) {
-        out.push(this.entry(blocks, ip, slot));
-        this.flushDay(ip, out);
-      } else if (blocks.dirty[slot]) out.push(this.entry(blocks, ip, slot));
+      if (blocks === this.minutes) this.handOutMinutes(ip, slot, out);
+      else this.flushDay(ip, out);
     }
     return blocks.open(ip, start);
+  }
+
+  /** The IP's minute block, and its day of hours with it (see the top of the file). */
+  private handOutMinutes(ip: string, slot: number, out: Entry[]): void {
+    out.push(this.entry(this.minutes, ip, slot));
+    this.flushDay(ip, out);
   }
 
   private flushDay(ip: string, out: Entry[]): void {

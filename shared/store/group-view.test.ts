@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { useFreshStore } from '../../test/support/fresh-store.ts';
 import { membershipDigest } from '../summary/membership-digest.ts';
-import { KEYS_PER_REQUEST, type PageSource, SPECULATIVE_KEY_LIMIT } from './group-view.ts';
+import { KEYS_PER_REQUEST } from './context.ts';
+import { type PageSource, SPECULATIVE_KEY_LIMIT } from './group-view.ts';
 
 // The check's read path against real Redis: which agents count, and how many round trips it takes.
 

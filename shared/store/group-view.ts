@@ -11,8 +11,6 @@ import { KEYS_PER_REQUEST, mgetInParts, type StoreContext, sortedStrings } from 
 import { readJob } from './jobs.ts';
 import { readStatus } from './statuses.ts';
 
-export { KEYS_PER_REQUEST };
-
 // Everything the CI check and the group report need, read in as few round trips as Redis allows:
 //
 //   1. the group (listed? members) and the registered agents

@@ -98,7 +98,7 @@ export interface TransportAnswer {
   chunks(): AsyncIterable<Uint8Array>;
 }
 
-export const fetchTransport: Transport = async (url, request) => {
+const fetchTransport: Transport = async (url, request) => {
   const res = await fetch(url, request);
   return {
     status: res.status,

@@ -16,6 +16,7 @@ const SENT = 1;
 const RECEIVED = 2;
 
 const orNull = (value: number): number | null => (Number.isNaN(value) ? null : value);
+const msOrNull = (value: number): number | null => (Number.isNaN(value) ? null : roundMs(value));
 
 export class IpStateTable {
   private readonly slots = new IpSlots();
@@ -166,23 +167,22 @@ export class IpStateTable {
 
   private statusOf(ip: string, slot: number, nowMs: number): IpStatus {
     const received = this.received[slot]!;
-    const avg = received > 0 ? this.sum[slot]! / received : null;
-    const variance = avg === null ? null : Math.max(0, this.sumSquares[slot]! / received - avg * avg);
+    // NaN (null in the status) until some reply came in.
+    const avg = received > 0 ? this.sum[slot]! / received : Number.NaN;
+    const mdev =
+      received > 0 ? Math.sqrt(Math.max(0, this.sumSquares[slot]! / received - avg * avg)) : Number.NaN;
     const windowSent = this.windowSent[slot]!;
     const windowReceived = this.windowReceived[slot]!;
-    const last = orNull(this.last[slot]!);
-    const min = orNull(this.min[slot]!);
-    const max = orNull(this.max[slot]!);
     return {
       ip,
       send_count: this.sent[slot]!,
       return_count: received,
       err: this.err[slot] ?? null,
-      rtt_last_ms: last === null ? null : roundMs(last),
-      rtt_min_ms: min === null ? null : roundMs(min),
-      rtt_avg_ms: avg === null ? null : roundMs(avg),
-      rtt_max_ms: max === null ? null : roundMs(max),
-      rtt_mdev_ms: variance === null ? null : roundMs(Math.sqrt(variance)),
+      rtt_last_ms: msOrNull(this.last[slot]!),
+      rtt_min_ms: msOrNull(this.min[slot]!),
+      rtt_avg_ms: msOrNull(avg),
+      rtt_max_ms: msOrNull(this.max[slot]!),
+      rtt_mdev_ms: msOrNull(mdev),
       ttl: orNull(this.ttl[slot]!),
       loss_window: windowSent === 0 ? 0 : Math.round((1 - windowReceived / windowSent) * 10_000) / 10_000,
       window_s: this.windowS,

@@ -119,17 +119,10 @@ export class RecordLists {
 
   /** Copies field `field` of the list's records, oldest first, into `out` (as long as the list). */
   copyTo(list: number, out: Float64Array, field = 0): void {
-    const n = this.length(list);
-    const C = this.chunkRecords;
-    let chunk = n > 0 ? this.head[list]! : NONE;
-    let offset = n > 0 ? this.first[list]! : 0;
-    for (let i = 0; i < n; i++) {
-      out[i] = this.data[(chunk * C + offset) * this.width + field]!;
-      if (++offset === C) {
-        chunk = this.next[chunk]!;
-        offset = 0;
-      }
-    }
+    let i = 0;
+    this.forEach(list, (at) => {
+      out[i++] = this.data[at + field]!;
+    });
   }
 
   /** Field `field` of every record, oldest first. */

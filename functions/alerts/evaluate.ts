@@ -3,14 +3,14 @@ import type {
   AlertRule,
   AlertState,
   Delivery,
+  GroupRule,
   Observation,
 } from '../../shared/alert-schema.ts';
-import { ALERT_LIMITS, type GroupRule } from '../../shared/alert-schema.ts';
 import type { AlertStore } from '../../shared/store/alerts.ts';
 import type { Store } from '../../shared/store.ts';
 import { type LocatedFailing, locateFaults } from '../check/fault-site.ts';
 import { groupVerdict } from '../check/group-verdict.ts';
-import type { Limits } from '../check/verdict.ts';
+import { limitsOf } from '../check/verdict.ts';
 import { alertEvent } from './messages.ts';
 import { initialState, nextState } from './state-machine.ts';
 
@@ -109,11 +109,7 @@ function observer(store: Store, nowMs: number) {
   };
 
   async function observeGroup(rule: GroupRule): Promise<Observation> {
-    const limits: Limits = {
-      max_loss: rule.max_loss,
-      max_rtt_ms: rule.max_rtt_ms ?? null,
-      max_age_s: rule.max_age_s ?? ALERT_LIMITS.max_age_s.default,
-    };
+    const limits = limitsOf(rule);
     const fast = await once(summaryReads, rule.group, () => store.groupView.readSummaries(rule.group));
     if (!fast) return noGroup(rule.group);
     const agents = rule.agents ? fast.agents.filter((a) => rule.agents!.includes(a.name)) : fast.agents;

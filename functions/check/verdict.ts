@@ -31,6 +31,19 @@ export const DEFAULT_LIMITS: Limits = {
   max_age_s: ALERT_LIMITS.max_age_s.default,
 };
 
+/** The limits a check's query or a group rule asks for, the defaults standing in for those not given. */
+export function limitsOf(asked: {
+  max_loss?: number | undefined;
+  max_rtt_ms?: number | null | undefined;
+  max_age_s?: number | undefined;
+}): Limits {
+  return {
+    max_loss: asked.max_loss ?? DEFAULT_LIMITS.max_loss,
+    max_rtt_ms: asked.max_rtt_ms ?? DEFAULT_LIMITS.max_rtt_ms,
+    max_age_s: asked.max_age_s ?? DEFAULT_LIMITS.max_age_s,
+  };
+}
+
 export interface Failing {
   agent: string | null;
   ip: string | null;

@@ -3,7 +3,7 @@ import { ALERT_LIMITS } from '../../shared/alert-schema.ts';
 import { locateFaults } from '../check/fault-site.ts';
 import { groupVerdict } from '../check/group-verdict.ts';
 import { expectDecline } from '../check/summary-verdict.ts';
-import { DEFAULT_LIMITS, type Limits } from '../check/verdict.ts';
+import { DEFAULT_LIMITS, limitsOf } from '../check/verdict.ts';
 import { storeOf } from '../env.ts';
 import { newRouter } from '../router.ts';
 import {
@@ -72,11 +72,7 @@ check.openapi(
   }),
   async (c) => {
     const query = c.req.valid('query');
-    const limits: Limits = {
-      max_loss: query.max_loss ?? DEFAULT_LIMITS.max_loss,
-      max_rtt_ms: query.max_rtt_ms ?? DEFAULT_LIMITS.max_rtt_ms,
-      max_age_s: query.max_age_s ?? DEFAULT_LIMITS.max_age_s,
-    };
+    const limits = limitsOf(query);
     const options = query.agent ? { agent: query.agent } : {};
     const groupView = storeOf(c).groupView;
     const now = Date.now();

@@ -29,6 +29,8 @@ export class WrittenStatuses {
   /** Per slot: the status Redis holds and when it was written. */
   private readonly statuses: (IpStatus | undefined)[] = [];
   private writtenAtMs = new Float64Array(0);
+  /** Per slot: the IP's phase inside the refresh period (its hash, kept so a run does not redo it). */
+  private phase = new Float64Array(0);
   /**
    * IPs whose newest status was not written (counts moved, nothing else). The status itself is told
    * again at the stop by whoever recorded it, rather than kept here a second time per IP.
@@ -46,7 +48,7 @@ export class WrittenStatuses {
   isDue(status: IpStatus, nowMs: number): boolean {
     const slot = this.slots.slotOf(status.ip);
     if (slot === undefined) return true;
-    const phase = phaseOf(status.ip, this.refreshMs);
+    const phase = this.phase[slot]!;
     const period = (t: number) => Math.floor((t - phase) / this.refreshMs);
     return period(nowMs) !== period(this.writtenAtMs[slot]!) || verdictChanged(this.statuses[slot]!, status);
   }
@@ -101,6 +103,8 @@ export class WrittenStatuses {
   private set(status: IpStatus, atMs: number): void {
     const slot = this.slots.add(status.ip);
     this.writtenAtMs = fitted(this.writtenAtMs, this.slots.length, 0, this.slots.room);
+    this.phase = fitted(this.phase, this.slots.length, 0, this.slots.room);
+    if (this.statuses[slot] === undefined) this.phase[slot] = phaseOf(status.ip, this.refreshMs);
     this.statuses[slot] = status;
     this.writtenAtMs[slot] = atMs;
   }
